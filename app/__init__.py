@@ -1,0 +1,62 @@
+"""乡镇预算一体化审批: township budget approvals on BPMN.
+
+create_app() is the only place that wires things together; importing any module connects to nothing.
+"""
+from decimal import Decimal
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from sqlalchemy import event
+
+from app.config import ROOT, config_from_env
+
+
+class JSONProvider(DefaultJSONProvider):
+    """JSON in: numbers with a fraction become Decimal (money never passes through float)."""
+
+    ensure_ascii = False
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_float", Decimal)
+        return super().loads(s, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from app import api, cli, web
+    from app.api import errors as api_errors  # noqa: F401 - imported for its handlers
+    from app.engine import Engine
+    from app.extensions import csrf, db, migrate
+    from app.models.types import render_for_migration
+    from app.processes.definitions import DefinitionCatalog
+    from app.processes.operators import OperatorRegistry, default_operators
+    from app.runtime import Runtime
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.config.update(config_from_env())
+    app.config.update(config or {})
+    app.json = JSONProvider(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True,
+                     render_item=render_for_migration)
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    operators = OperatorRegistry({**default_operators(), **app.config["EXTRA_OPERATORS"]})
+    app.extensions["township_runtime"] = Runtime(
+        engine=Engine(operators), catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators
+    )
+    api.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Administration use cases: orgs, users and role grants, the demo seed."""

@@ -1,0 +1,171 @@
+"""Request and response shapes. Inputs refuse unknown fields; outputs document what the views return."""
+from marshmallow import Schema, fields, validate
+
+from app.inbox.queries import SORT_KEYS, VIEWS
+from app.models import Decision, InstanceStatus
+
+SORTS = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "错误代码，如 not_found、conflict、validation_error"})
+    message = fields.String(required=True, metadata={"description": "给人看的说明"})
+    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                          metadata={"description": "按字段（或 BPMN 元素 id）列出的问题"})
+    problems = fields.List(fields.Dict(), metadata={"description": "BPMN 检查问题：file、element_id、element_name、line、message"})
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+
+
+class TokenResponse(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class UserRef(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+
+
+class OrgRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class InstanceSummary(Schema):
+    id = fields.Integer()
+    business_key = fields.String()
+    process_id = fields.String()
+    process_name = fields.String()
+    version = fields.Integer()
+    title = fields.String()
+    amount = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "元，两位小数的字符串"})
+    status = fields.String(metadata={"enum": [s.value for s in InstanceStatus]})
+    org = fields.Nested(OrgRef)
+    initiator = fields.Nested(UserRef)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class TaskBrief(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    bpmn_id = fields.String()
+    name = fields.String()
+    role = fields.String(allow_none=True)
+    role_name = fields.String(allow_none=True)
+    state = fields.String()
+    assignee = fields.Nested(UserRef, allow_none=True)
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    claimed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.Nested(UserRef, allow_none=True)
+    decision = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class TaskDetail(TaskBrief):
+    instance = fields.Nested(InstanceSummary)
+    can_act = fields.Boolean(metadata={"description": "当前用户现在能否办理"})
+    can_claim = fields.Boolean()
+    can_unclaim = fields.Boolean()
+    is_application = fields.Boolean(metadata={"description": "申请人自己的环节（无需审批意见）"})
+    form = fields.Dict(metadata={"description": "本环节表单（JSON Schema）"})
+    data = fields.Dict(metadata={"description": "流程数据（申请内容与此前各环节填写的内容）"})
+
+
+class EventOut(Schema):
+    seq = fields.Integer()
+    type = fields.String()
+    at = fields.DateTime()
+    actor = fields.Nested(UserRef, allow_none=True)
+    on_behalf_of = fields.Nested(UserRef, allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class InstanceDetail(InstanceSummary):
+    current_tasks = fields.List(fields.Nested(TaskBrief))
+    history = fields.List(fields.Nested(EventOut))
+
+
+class InboxItem(Schema):
+    instance = fields.Nested(InstanceSummary, required=True)
+    task = fields.Nested(TaskBrief, allow_none=True, metadata={"description": "todo/done 视图中的任务；started 视图为 null"})
+    current_tasks = fields.List(fields.Nested(TaskBrief), metadata={"description": "started 视图：流程当前停在哪些环节"})
+
+
+class PageOf(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class InboxPage(PageOf):
+    items = fields.List(fields.Nested(InboxItem))
+
+
+class InstancePage(PageOf):
+    items = fields.List(fields.Nested(InstanceSummary))
+
+
+class ListArgs(Schema):
+    process = fields.String(validate=validate.Length(max=64))
+    status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]))
+    date_from = fields.Date(metadata={"description": "起始日期（含），北京时间"})
+    date_to = fields.Date(metadata={"description": "截止日期（含），北京时间"})
+    amount_min = fields.Decimal(validate=validate.Range(min=0))
+    amount_max = fields.Decimal(validate=validate.Range(min=0))
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "标题或业务编号包含的文字"})
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class TaskListArgs(ListArgs):
+    view = fields.String(load_default="todo", validate=validate.OneOf(VIEWS),
+                         metadata={"description": "todo 待办、done 已办、started 我发起的"})
+
+
+class StartInstanceRequest(Schema):
+    process_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    data = fields.Dict(load_default=dict, metadata={"description": "申请表内容，按流程申请环节的表单校验"})
+    org = fields.String(validate=validate.Length(min=1, max=32),
+                        metadata={"description": "以哪个单位发起（单位代码）；默认是你有申请角色的单位"})
+    comment = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class CompleteTaskRequest(Schema):
+    decision = fields.String(validate=validate.OneOf([Decision.APPROVE, Decision.REJECT]), allow_none=True,
+                             metadata={"description": "approve 同意 / reject 不同意；申请环节留空"})
+    comment = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    data = fields.Dict(load_default=dict, metadata={"description": "本环节表单内容"})
+
+
+class DefinitionOut(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    sha256 = fields.String()
+    filename = fields.String()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.Nested(UserRef, allow_none=True)
+    latest = fields.Boolean()
+    running_instances = fields.Integer()
+    can_start = fields.Boolean(metadata={"description": "当前用户能否发起（持有申请环节泳道的角色）"})
+
+
+class DeployResponse(Schema):
+    created = fields.Boolean(metadata={"description": "false：与最新版本相同，没有新建版本"})
+    definition = fields.Nested(DefinitionOut)
+
+
+class DefinitionListArgs(Schema):
+    all_versions = fields.Boolean(load_default=False)

@@ -1,0 +1,105 @@
+"""Start a request: the applicant fills the first step's form and the process is under way."""
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.approvals.deps import Deps, StepContext, transaction
+from app.approvals.errors import Forbidden, InvalidInput, NotFound, StepFailed
+from app.approvals.steps import add_event, save_step
+from app.engine import EngineError
+from app.inbox.assignment import orgs_of_role
+from app.models import (
+    ROLE_NAMES,
+    Decision,
+    EventType,
+    HumanTask,
+    Org,
+    ProcessInstance,
+    TaskState,
+    User,
+    role_from_label,
+)
+from app.processes.definitions import Deployed, bind_called, latest_definition
+from app.processes.forms import validate_form_data
+
+
+def _initiating_org(session: Session, user: User, role: str, org_code: str | None) -> Org:
+    """The org the request is made for: where the user holds the applicant's role."""
+    orgs = orgs_of_role(user, role)
+    role_name = ROLE_NAMES.get(role, role)
+    if org_code is not None:
+        org = session.scalar(select(Org).where(Org.code == org_code))
+        if org is None:
+            raise InvalidInput("单位不存在", {"org": [f"没有代码为 {org_code} 的单位"]})
+        if org not in orgs:
+            raise Forbidden(f"你在 {org.name} 没有“{role_name}”角色，不能以其名义发起")
+        return org
+    if not orgs:
+        raise Forbidden(f"只有“{role_name}”可以发起此流程")
+    if len(orgs) > 1:
+        codes = "、".join(o.code for o in orgs)
+        raise InvalidInput("请指定单位", {"org": [f"你在多个单位有“{role_name}”角色，请用 org 指定：{codes}"]})
+    return orgs[0]
+
+
+def _deployed_latest(deps: Deps, process_id: str) -> Deployed:
+    definition = latest_definition(deps.session, process_id)
+    if definition is None:
+        raise NotFound(f"流程 {process_id} 尚未部署")
+    try:
+        called = bind_called(deps.session, definition)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    return deps.catalog.get(deps.session, definition.id, called)
+
+
+def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code: str | None = None,
+                   comment: str | None = None) -> ProcessInstance:
+    """Start `process_id` on the latest version, completing the application step with `data`."""
+    session = deps.session
+    with transaction(session):
+        deployed = _deployed_latest(deps, process_id)
+        model = deployed.bundle.model
+        application = model.user_tasks[model.application_task_id]
+        org = _initiating_org(session, user, role_from_label(application.lane), org_code)
+        errors = validate_form_data(deployed.form(deployed.process_id, application.id), data)
+        if errors:
+            raise InvalidInput("申请表填写有误", {f"data.{k}": v for k, v in errors.items()})
+        instance = ProcessInstance(
+            definition_id=deployed.definition_id, called_definition_ids=list(deployed.called_definition_ids),
+            process_id=deployed.process_id, org_id=org.id, initiator_id=user.id,
+            title=str(data.get("title") or deployed.name)[:200], amount=_amount(data),
+            created_at=deps.now, updated_at=deps.now, state="",
+        )
+        session.add(instance)
+        session.flush()  # the id names the instance in its engine key and business key
+        instance.business_key = f"{deployed.process_id.upper()}-{deps.now:%Y}-{instance.id:06d}"
+        add_event(session, instance, EventType.INSTANCE_STARTED, deps.now, actor_id=user.id,
+                  data={"process_id": deployed.process_id, "version": deployed.version, "org": org.code})
+        context = StepContext(session, deps.now, instance.id, user.id)
+        try:
+            run = deps.engine.start(deployed.bundle, instance_key=str(instance.id), context=context,
+                                    data={"initiator": user.username, "org": org.code})
+            first = next(t for t in run.ready_tasks() if t.bpmn_id == application.id)
+            run.complete(first.spiff_id, {**data, "decision": Decision.SUBMIT, "comment": comment})
+        except EngineError as exc:
+            raise StepFailed.from_engine(exc) from exc
+        task = HumanTask(
+            instance_id=instance.id, spiff_task_id=first.spiff_id, bpmn_process_id=first.process_id,
+            bpmn_id=first.bpmn_id, name=first.name, role=role_from_label(first.lane or ""), lane=first.lane,
+            scope_org_id=org.id, assignee_id=user.id, state=TaskState.COMPLETED, created_at=deps.now,
+            completed_at=deps.now, completed_by_id=user.id, decision=Decision.SUBMIT, comment=comment,
+        )
+        session.add(task)
+        add_event(session, instance, EventType.TASK_COMPLETED, deps.now, actor_id=user.id, task=task,
+                  data={"bpmn_id": first.bpmn_id, "decision": Decision.SUBMIT, "comment": comment, "data": data})
+        save_step(session, instance, deployed, run, before=set(), now=deps.now, actor_id=user.id)
+    return instance
+
+
+def _amount(data: dict) -> Decimal | None:
+    value = data.get("amount")
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value)

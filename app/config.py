@@ -1,0 +1,90 @@
+"""Settings from the environment. With nothing set: a SQLite file under instance/ and in-process jobs."""
+import json
+import os
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{ROOT / 'instance' / 'township.db'}"
+    # psycopg 3 is the driver we install; accept the plain URLs that tools hand out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/ (sessions survive restarts)."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = ROOT / "instance" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value) -> str:
+    """JSON columns keep Chinese readable and money as decimal strings."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def config_from_env() -> dict:
+    """Every setting, read from the environment when called (not at import, so tests can set it)."""
+    env = os.environ.get
+    return dict(
+        SECRET_KEY=_secret_key(),
+        SQLALCHEMY_DATABASE_URI=database_url(),
+        SQLALCHEMY_ENGINE_OPTIONS={"json_serializer": json_dumps, "pool_pre_ping": True},
+        REDIS_URL=env("REDIS_URL") or None,
+        BPMN_DIR=Path(env("BPMN_DIR", ROOT / "bpmn")),
+        FORMS_DIR=Path(env("FORMS_DIR", ROOT / "forms")),
+        MAX_CONTENT_LENGTH=int(env("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        MAX_BPMN_BYTES=int(env("MAX_BPMN_BYTES", 2 * 1024 * 1024)),
+        # Argon2 parameters by argon2-cffi profile name (RFC 9106 low-memory: 64 MiB, t=3).
+        PASSWORD_HASH_PROFILE=env("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY"),
+        MIN_PASSWORD_LENGTH=8,
+        TOKEN_TTL=timedelta(hours=int(env("TOKEN_TTL_HOURS", 12))),
+        # Failed logins, per username and per client address, within the window (等保 8.1.4.1 b).
+        LOGIN_WINDOW=timedelta(minutes=15),
+        LOGIN_MAX_FAILURES_PER_USER=5,
+        LOGIN_MAX_FAILURES_PER_IP=30,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env("SESSION_COOKIE_SECURE", "0") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked wherever a cookie session acts (app/auth/csrf.py)
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the session, which expires on its own
+        API_TITLE="乡镇预算一体化审批 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "POST /api/v1/auth/token 取得的令牌"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
+                               "description": "页面登录后的会话；写操作须带 X-CSRFToken 头"},
+            }},
+            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        },
+        SPEC_CACHE_SIZE=256,
+        EXTRA_OPERATORS={},  # name -> callable, added to the registry (tests, plug-ins)
+    )

@@ -1,0 +1,58 @@
+"""What the engine raises. Each error carries enough to point a process owner at the element."""
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class BpmnProblem:
+    """One problem in one BPMN file, located as precisely as the source allows."""
+
+    message: str
+    file: str | None = None
+    element_id: str | None = None
+    element_name: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+    def __str__(self) -> str:
+        where = ":".join(str(x) for x in (self.file, self.line) if x)
+        element = f" [{self.element_id}{' ' + self.element_name if self.element_name else ''}]"
+        return f"{where}{element if self.element_id else ''}: {self.message}"
+
+
+class InvalidBpmn(Exception):
+    """The file cannot be deployed; `problems` lists every finding, not only the first."""
+
+    def __init__(self, problems: list[BpmnProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class BpmnTooLarge(InvalidBpmn):
+    """The upload is over the size cap (HTTP 413)."""
+
+
+class ScriptRejected(Exception):
+    """An expression or script uses something the sandbox forbids, or exceeds its work budget."""
+
+
+class ServiceError(Exception):
+    """Raised by a service operator for a business failure a BPMN boundary error event may catch.
+
+    `code` matches the errorCode of a <bpmn:error>; uncaught, the step fails and nothing is saved.
+    """
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+class EngineError(Exception):
+    """Running the process failed (a script error, an uncaught service error, a broken state)."""
+
+    def __init__(self, message: str, *, element_id: str | None = None, code: str | None = None):
+        self.element_id = element_id
+        self.code = code
+        super().__init__(message)

@@ -1,0 +1,163 @@
+"""Read what the rest of the app needs to know about a process straight from its XML.
+
+SpiffWorkflow's spec answers "how to run it"; this answers "what is in it": user tasks and their lanes,
+service operators, every expression (to compile in the sandbox at deploy), timers, call activities,
+which user task the start event leads to, and the outcome each end event stands for.
+"""
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from app.engine.errors import BpmnProblem, InvalidBpmn
+from app.engine.xmlsafe import BPMN_NS, SPIFF_NS
+
+NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str
+    kind: str  # BPMN tag without namespace: userTask, serviceTask, endEvent...
+    line: int | None
+    lane: str | None = None
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A snippet of Python in the diagram; `mode` is eval (value) or exec (script)."""
+
+    element: Node
+    role: str  # condition, script, timer, service parameter, completion condition...
+    source: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class Timer:
+    element: Node
+    kind: str  # timeDuration | timeDate | timeCycle
+    expression: str
+    attached_to: str | None
+    interrupting: bool
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    process_id: str
+    name: str
+    file: str
+    user_tasks: dict[str, Node]
+    service_tasks: dict[str, tuple[Node, str]]  # id -> (node, operator)
+    lanes: list[Node]
+    expressions: list[Expression]
+    timers: list[Timer]
+    called_process_ids: list[str]
+    plain_tasks: list[Node]
+    application_task_id: str | None  # the user task the start event leads to (申请)
+    end_outcomes: dict[str, str]  # end event id -> "approved" | "rejected"
+
+
+def _text(el) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _properties(el) -> dict:
+    return {
+        p.get("name"): p.get("value", "")
+        for p in el.findall("bpmn:extensionElements/spiff:properties/spiff:property", NS)
+    }
+
+
+def _node(el, lanes: dict[str, str]) -> Node:
+    el_id = el.get("id", "")
+    return Node(el_id, el.get("name", "") or "", etree.QName(el).localname, el.sourceline,
+                lanes.get(el_id), _properties(el))
+
+
+def _lane_of_nodes(process) -> tuple[dict[str, str], list[Node]]:
+    lane_of, lanes = {}, []
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        lanes.append(Node(lane.get("id", ""), (lane.get("name") or "").strip(), "lane", lane.sourceline))
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            lane_of[_text(ref)] = (lane.get("name") or "").strip()
+    return lane_of, lanes
+
+
+def _expressions(process, lanes) -> list[Expression]:
+    found = []
+    by_id = {el.get("id"): el for el in process.iter() if el.get("id")}
+
+    def add(owner, role, source, mode="eval"):
+        if source:
+            found.append(Expression(_node(owner, lanes), role, source, mode))
+
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        add(flow, "条件表达式", _text(flow.find("bpmn:conditionExpression", NS)))
+    for el in process.iter(f"{{{BPMN_NS}}}script"):
+        add(el.getparent(), "脚本", _text(el), "exec")
+    for tag in ("preScript", "postScript"):
+        for el in process.iter(f"{{{SPIFF_NS}}}{tag}"):
+            add(el.getparent().getparent(), tag, _text(el), "exec")
+    for el in process.iter(f"{{{BPMN_NS}}}completionCondition"):
+        add(el.getparent().getparent(), "完成条件", _text(el))
+    for el in process.iter(f"{{{SPIFF_NS}}}parameter"):
+        owner = next((a for a in el.iterancestors() if a.get("id") in by_id and a.tag != el.tag), el)
+        add(owner, f"服务参数 {el.get('id')}", (el.get("value") or "").strip())
+    return found
+
+
+def _timers(process, lanes) -> list[Timer]:
+    timers = []
+    for definition in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        event = definition.getparent()
+        for kind in ("timeDuration", "timeDate", "timeCycle"):
+            expr = definition.find(f"bpmn:{kind}", NS)
+            if expr is not None:
+                timers.append(Timer(_node(event, lanes), kind, _text(expr), event.get("attachedToRef"),
+                                    event.get("cancelActivity", "true") != "false"))
+    return timers
+
+
+def _application_task(process) -> str | None:
+    """The user task directly after the (top-level) start event, if there is one."""
+    start = process.find("bpmn:startEvent", NS)
+    if start is None:
+        return None
+    user_tasks = {el.get("id") for el in process.findall("bpmn:userTask", NS)}
+    for flow in process.findall("bpmn:sequenceFlow", NS):
+        if flow.get("sourceRef") == start.get("id"):
+            return flow.get("targetRef") if flow.get("targetRef") in user_tasks else None
+    return None
+
+
+def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
+    """Describe the single executable process in this file, or raise InvalidBpmn."""
+    root = tree.getroot()
+    processes = [p for p in root.findall("bpmn:process", NS) if p.get("isExecutable") == "true"]
+    if len(processes) != 1:
+        raise InvalidBpmn([BpmnProblem(
+            f"每个文件须恰好包含一个可执行流程（isExecutable=\"true\"），实际 {len(processes)} 个", filename)])
+    process = processes[0]
+    lanes, lane_nodes = _lane_of_nodes(process)
+    nodes = [_node(el, lanes) for el in process.iter() if isinstance(el.tag, str) and el.get("id")]
+    services = {}
+    for el in process.iter(f"{{{BPMN_NS}}}serviceTask"):
+        op = el.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS)
+        services[el.get("id")] = (_node(el, lanes), op.get("id", "") if op is not None else "")
+    return ProcessModel(
+        process_id=process.get("id", ""),
+        name=process.get("name") or process.get("id", ""),
+        file=filename,
+        user_tasks={n.id: n for n in nodes if n.kind == "userTask"},
+        service_tasks=services,
+        lanes=lane_nodes,
+        expressions=_expressions(process, lanes),
+        timers=_timers(process, lanes),
+        called_process_ids=sorted({el.get("calledElement") for el in process.iter(f"{{{BPMN_NS}}}callActivity")
+                                   if el.get("calledElement")}),
+        plain_tasks=[n for n in nodes if n.kind == "task"],
+        application_task_id=_application_task(process),
+        end_outcomes={n.id: n.properties.get("outcome", "approved") for n in nodes if n.kind == "endEvent"},
+    )

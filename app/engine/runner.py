@@ -1,0 +1,214 @@
+"""Run processes: start one, load one, complete a user task, read what is waiting.
+
+One `Run` is one loaded workflow used inside one caller's transaction; it is not thread-safe and is
+thrown away after `dumps()`. The caller locks the instance row before loading (spiffworkflow.md §9 #24).
+"""
+import contextvars
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.errors import EngineError, ScriptRejected, ServiceError
+from app.engine.sandbox import SandboxEnvironment
+from app.engine.serializer import StateSerializer
+from app.engine.specs import SpecBundle
+from app.engine.types import ReadyTask, ServiceCall, ServiceRecord, WaitingTimer
+
+Operator = Callable[..., object]
+
+_current_run: contextvars.ContextVar["Run | None"] = contextvars.ContextVar("engine_run", default=None)
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class _ScriptEngine(PythonScriptEngine):
+    """Sandboxed scripts, and service tasks dispatched by operator name to registered functions."""
+
+    def __init__(self, environment: SandboxEnvironment, operators: Mapping[str, Operator]):
+        super().__init__(environment=environment)
+        self.operators = operators
+
+    # Overridden here, not in the environment: the base class's error path is broken (§9 #4).
+    def call_service(self, task, operation_name=None, operation_params=None, **_):
+        run = _current_run.get()
+        call = ServiceCall(run.context if run else None, run.instance_key if run else "", str(task.id),
+                           task.task_spec.bpmn_id, operation_name)
+        operator = self.operators.get(operation_name)
+        if operator is None:
+            raise EngineError(f"服务操作 {operation_name} 未注册", element_id=call.bpmn_id)
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
+        try:
+            result = operator(call, **params)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a BPMN error (or fails the step)
+            return self._throw_bpmn_error(task, run, call, exc)
+        if run:
+            run.service_records.append(ServiceRecord(call.bpmn_id, operation_name))
+        # SpiffWorkflow json.loads() the result (§9 #5): money travels as a decimal string.
+        return json.dumps(result, default=_json_default)
+
+    def _throw_bpmn_error(self, task, run, call: ServiceCall, exc: Exception) -> str:
+        code = exc.code if isinstance(exc, ServiceError) else "service_failed"
+        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"error_code": code, "message": message},
+                          target=task.workflow)
+        if task.workflow.get_tasks(catches_event=event, state=TaskState.NOT_FINISHED_MASK):
+            if run:
+                run.service_records.append(ServiceRecord(call.bpmn_id, call.operator, code, message))
+            task.workflow.top_workflow.catch(event)
+            return json.dumps({"error": code, "message": message})
+        raise EngineError(f"服务任务 {call.bpmn_id}（{call.operator}）失败：{message}",
+                          element_id=call.bpmn_id, code=code) from exc
+
+
+class Engine:
+    """Holds what every run shares: the sandbox, the operator registry and the serializer."""
+
+    def __init__(self, operators: Mapping[str, Operator], script_globals: dict | None = None):
+        self.operators = operators
+        self._script_engine = _ScriptEngine(SandboxEnvironment(script_globals), operators)
+        self._serializer = StateSerializer()
+
+    def start(self, bundle: SpecBundle, *, instance_key: str, data: dict, context: object = None) -> "Run":
+        """Create a workflow, seed its data and run it to the first waiting point."""
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self._script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        run = Run(self, bundle, workflow, instance_key, context)
+        run.advance()
+        return run
+
+    def load(self, bundle: SpecBundle, state: str, *, instance_key: str, context: object = None) -> "Run":
+        try:
+            workflow = self._serializer.loads(state, bundle)
+        except (SpiffWorkflowException, KeyError, ValueError) as exc:
+            raise EngineError(f"流程状态无法恢复：{exc}") from exc
+        # The script engine is not saved with the state; without this the default eval() engine is back.
+        workflow.script_engine = self._script_engine
+        return Run(self, bundle, workflow, instance_key, context)
+
+
+class Run:
+    def __init__(self, engine: Engine, bundle: SpecBundle, workflow: BpmnWorkflow, instance_key: str,
+                 context: object):
+        self._engine = engine
+        self.bundle = bundle
+        self.workflow = workflow
+        self.instance_key = instance_key
+        self.context = context
+        self.service_records: list[ServiceRecord] = []
+
+    # -- advancing ---------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Run every automatic step until only people or timers are awaited."""
+        self._guarded(self.workflow.do_engine_steps)
+
+    def complete(self, spiff_id: str, data: dict) -> None:
+        """Complete a READY user task with `data` and advance. Refuses any other task (§9 #12)."""
+        task = self._task(spiff_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise EngineError(f"任务 {task.task_spec.bpmn_id} 不在待办状态", element_id=task.task_spec.bpmn_id)
+        task.data.update(data)
+        self._guarded(task.run)
+        self.advance()
+
+    def cancel(self) -> None:
+        """End the whole workflow: open tasks and timers are cancelled."""
+        self.workflow.cancel()
+
+    def _guarded(self, step: Callable[[], object]) -> None:
+        token = _current_run.set(self)
+        try:
+            step()
+        except EngineError:
+            raise
+        except ScriptRejected as exc:
+            raise EngineError(f"脚本被拒绝：{exc}") from exc
+        except SpiffWorkflowException as exc:
+            task = getattr(exc, "task", None)
+            element = task.task_spec.bpmn_id if task is not None else None
+            raise EngineError(f"流程执行出错：{exc}", element_id=element) from exc
+        finally:
+            _current_run.reset(token)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _task(self, spiff_id: str):
+        try:
+            return self.workflow.get_task_from_id(UUID(spiff_id))
+        except (TaskNotFoundException, ValueError) as exc:
+            raise EngineError(f"流程中没有任务 {spiff_id}") from exc
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """User tasks waiting for a person, with the due time of their earliest interrupting timer."""
+        due = {}
+        for timer in self.waiting_timers():
+            if timer.interrupting and timer.attached_to_spiff_id:
+                current = due.get(timer.attached_to_spiff_id)
+                due[timer.attached_to_spiff_id] = min(filter(None, (current, timer.due_at)))
+        return [
+            ReadyTask(str(t.id), t.workflow.spec.name, t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                      t.task_spec.lane, dict(t.task_spec.extensions.get("properties", {})), due.get(str(t.id)))
+            for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        timers = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            value = task.internal_data.get("event_value")
+            if not isinstance(definition, TimerEventDefinition) or value is None:
+                continue
+            due = datetime.fromisoformat(value["next"]) if isinstance(value, dict) else \
+                TimerEventDefinition.get_datetime(value)
+            attached = next((str(s.id) for s in task.parent.children if s.task_spec.manual), None)
+            timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due,
+                                       getattr(task.task_spec, "cancel_activity", True), attached))
+        return timers
+
+    def ready_task_ids(self) -> set[str]:
+        return {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+    def task_properties(self, spiff_id: str) -> dict:
+        return dict(self._task(spiff_id).task_spec.extensions.get("properties", {}))
+
+    def task_data(self, spiff_id: str) -> dict:
+        return dict(self._task(spiff_id).data)
+
+    def task_is_ready(self, spiff_id: str) -> bool:
+        task = self._task(spiff_id)
+        return task.state == TaskState.READY and task.task_spec.manual
+
+    @property
+    def finished(self) -> bool:
+        return self.workflow.completed
+
+    def outcome(self) -> str | None:
+        """'approved' or 'rejected' once finished (by the end events reached), else None."""
+        if not self.workflow.completed:
+            return None
+        if not self.workflow.success:
+            return "cancelled"
+        ends = self.bundle.model.end_outcomes
+        reached = {t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                   if t.task_spec.bpmn_id in ends}
+        return "rejected" if any(ends[e] == "rejected" for e in reached) else "approved"
+
+    def dumps(self) -> str:
+        return self._engine._serializer.dumps(self.workflow)

@@ -1,0 +1,41 @@
+"""Check timer expressions at deploy, so a bad one never surfaces as a bare Exception mid-process."""
+import ast
+import re
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from app.engine.errors import ScriptRejected
+from app.engine.sandbox import compile_snippet
+
+_PARSERS = {
+    "timeDuration": TimerEventDefinition.parse_iso_duration,
+    "timeDate": TimerEventDefinition.get_datetime,
+    "timeCycle": TimerEventDefinition.parse_iso_recurring_interval,
+}
+
+
+def check_timer_expression(kind: str, expression: str) -> None:
+    """Raise ScriptRejected unless the expression compiles and, when it is a literal, parses as ISO 8601.
+
+    Timer expressions are Python (§5): `"P2D"` with quotes. A computed one (`"PT%dH" % hours`) can
+    only be compiled here; its value is checked when it runs.
+    """
+    if not expression:
+        raise ScriptRejected("定时器表达式为空")
+    if re.fullmatch(r"(R\d*/)?P[0-9YMWDTHS.]+", expression.strip()):
+        raise ScriptRejected(f"定时器表达式是 Python 表达式，ISO 时长须加引号：\"{expression.strip()}\"")
+    compile_snippet(expression, "eval")
+    try:
+        literal = ast.literal_eval(expression)
+    except (ValueError, SyntaxError):
+        return
+    if not isinstance(literal, str):
+        raise ScriptRejected(f"定时器表达式应为字符串，如 \"P2D\"，实际为 {expression}")
+    try:
+        _PARSERS[kind](literal)
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception('Invalid duration')
+        raise ScriptRejected(f"定时器表达式 {expression} 无法解析：{exc}") from exc
+    if kind == "timeDate" and datetime.fromisoformat(literal.replace("Z", "+00:00")).tzinfo is None:
+        # A naive timeDate is read in the server's zone fixed at import (§5): insist on an offset.
+        raise ScriptRejected(f"定时器时间 {literal} 须带时区，如 +08:00")

@@ -1,0 +1,62 @@
+"""Plain dicts for what the inbox shows; the API's schemas and the pages' templates both read these."""
+from app.models import ROLE_NAMES, HumanTask, InstanceEvent, Org, ProcessInstance, User
+
+
+def user_ref(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+def org_ref(org: Org | None) -> dict | None:
+    return {"code": org.code, "name": org.name} if org else None
+
+
+def instance_summary(instance: ProcessInstance) -> dict:
+    return {
+        "id": instance.id,
+        "business_key": instance.business_key,
+        "process_id": instance.process_id,
+        "process_name": instance.definition.name,
+        "version": instance.definition.version,
+        "title": instance.title,
+        "amount": instance.amount,
+        "status": instance.status,
+        "org": org_ref(instance.org),
+        "initiator": user_ref(instance.initiator),
+        "created_at": instance.created_at,
+        "updated_at": instance.updated_at,
+        "completed_at": instance.completed_at,
+    }
+
+
+def task_brief(task: HumanTask) -> dict:
+    return {
+        "id": task.id,
+        "instance_id": task.instance_id,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name,
+        "role": task.role,
+        "role_name": ROLE_NAMES.get(task.role) if task.role else None,
+        "state": task.state,
+        "assignee": user_ref(task.assignee),
+        "created_at": task.created_at,
+        "due_at": task.due_at,
+        "claimed_at": task.claimed_at,
+        "completed_at": task.completed_at,
+        "completed_by": user_ref(task.completed_by),
+        "decision": task.decision,
+        "comment": task.comment,
+    }
+
+
+def event_dict(event: InstanceEvent) -> dict:
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at,
+        "actor": user_ref(event.actor),
+        "on_behalf_of": user_ref(event.on_behalf_of),
+        "task_id": event.task_id,
+        "data": event.data,
+    }

@@ -1,0 +1,44 @@
+"""What a user may see. Anything outside it answers 404, so ids reveal nothing.
+
+A user sees an instance they started, one they have or had a task on, and every instance under an
+org where they hold an oversight role (unit head, finance head, supervisor, auditor, admin).
+"""
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import OVERSIGHT_ROLES, HumanTask, Org, ProcessInstance, TaskCandidate, User
+
+
+def overseen_org_ids(session: Session, user: User) -> list[int]:
+    """Every org in the subtree of the orgs where the user holds an oversight role."""
+    paths = {g.org.path for g in user.grants if g.role in OVERSIGHT_ROLES}
+    if not paths:
+        return []
+    return list(session.scalars(select(Org.id).where(or_(*(Org.path.like(p + "%") for p in paths)))))
+
+
+def takes_part(user_id: int) -> ColumnElement[bool]:
+    """SQL: the user has, had or may take a task of the instance."""
+    return exists().where(
+        HumanTask.instance_id == ProcessInstance.id,
+        or_(
+            HumanTask.assignee_id == user_id,
+            HumanTask.completed_by_id == user_id,
+            exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id),
+        ),
+    )
+
+
+def visible_instances(session: Session, user: User) -> ColumnElement[bool]:
+    """SQL condition on ProcessInstance: the user may see it."""
+    conditions = [ProcessInstance.initiator_id == user.id, takes_part(user.id)]
+    org_ids = overseen_org_ids(session, user)
+    if org_ids:
+        conditions.append(ProcessInstance.org_id.in_(org_ids))
+    return or_(*conditions)
+
+
+def can_see_instance(session: Session, user: User, instance_id: int) -> bool:
+    return bool(session.scalar(
+        select(exists().where(ProcessInstance.id == instance_id, visible_instances(session, user)))
+    ))

@@ -1,0 +1,46 @@
+"""The typed history of an instance: one row per event, numbered per instance, never updated.
+
+Later the e-signature work chains these rows by hash; `seq` gives that chain its order.
+"""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.org import User
+from app.models.types import BigId, UtcDateTime
+
+
+class EventType(StrEnum):
+    INSTANCE_STARTED = "instance_started"
+    INSTANCE_APPROVED = "instance_approved"
+    INSTANCE_REJECTED = "instance_rejected"
+    TASK_CREATED = "task_created"
+    TASK_CLAIMED = "task_claimed"
+    TASK_UNCLAIMED = "task_unclaimed"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELLED = "task_cancelled"
+    SERVICE_CALLED = "service_called"
+    SERVICE_FAILED = "service_failed"  # a service error caught by a boundary error event
+
+
+class InstanceEvent(Base):
+    __tablename__ = "instance_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Who the actor acted for (proxy/delegation, coming with the approval operations).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    task_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("human_task.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    task: Mapped["HumanTask | None"] = relationship()  # noqa: F821 - resolved by name at mapper setup
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])

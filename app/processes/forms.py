@@ -1,0 +1,126 @@
+"""Task forms: one JSON Schema per user task, checked at deploy and enforced at completion.
+
+Only fields the schema declares reach the engine. Task data is visible to every condition, so an
+undeclared field could shadow a variable a gateway reads (spiffworkflow.md §4).
+"""
+import re
+from decimal import Decimal, InvalidOperation
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+# Filled in by the engine or the API, never by a form.
+RESERVED_FIELDS = frozenset({"decision", "comment", "initiator", "org", "instance_id", "business_key"})
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_MONEY = Decimal("1e16")
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("money", raises=(InvalidOperation, ValueError, TypeError))
+def _is_money(value) -> bool:
+    """Yuan with at most two decimals (分), finite, below 10^16."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return True  # `type` reports the wrong type; format only judges numbers
+    amount = Decimal(str(value))
+    return amount.is_finite() and abs(amount) < MAX_MONEY and amount == amount.quantize(Decimal("0.01"))
+
+
+def check_form_schema(schema) -> list[str]:
+    """Return what is wrong with a form schema (empty when it is usable)."""
+    if not isinstance(schema, dict):
+        return ["表单须为 JSON 对象"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [f"不是有效的 JSON Schema：{exc.message}"]
+    problems = []
+    if schema.get("type") != "object":
+        problems.append('表单的 "type" 须为 "object"')
+    for name, prop in (schema.get("properties") or {}).items():
+        if not FIELD_NAME.match(name):
+            problems.append(f"字段名 {name!r} 须为小写字母开头的英文标识符（条件表达式要用它）")
+        if name in RESERVED_FIELDS:
+            problems.append(f"字段名 {name!r} 是保留字段")
+        if isinstance(prop, dict) and prop.get("format") == "money" and prop.get("type") != "number":
+            problems.append(f'字段 {name!r} 的 format "money" 只能用于 type "number"')
+    if _remote_refs(schema):
+        problems.append("表单不能引用外部 $ref（只允许 #/ 开头的内部引用）")
+    return problems
+
+
+def _remote_refs(node) -> bool:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return True
+        return any(_remote_refs(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_remote_refs(v) for v in node)
+    return False
+
+
+def _field_of(error) -> str:
+    if error.validator == "required" and not error.path:
+        return error.message.split("'")[1] if "'" in error.message else "data"
+    return ".".join(str(p) for p in error.absolute_path) or "data"
+
+
+def _message(error) -> str:
+    v, expected = error.validator, error.validator_value
+    messages = {
+        "required": "必填",
+        "type": f"类型应为 {expected}",
+        "minLength": f"至少 {expected} 个字符",
+        "maxLength": f"不能超过 {expected} 个字符",
+        "minimum": f"不能小于 {expected}",
+        "maximum": f"不能大于 {expected}",
+        "exclusiveMinimum": f"须大于 {expected}",
+        "exclusiveMaximum": f"须小于 {expected}",
+        "enum": "须为以下之一：" + "、".join(map(str, expected)) if isinstance(expected, list) else "取值不允许",
+        "pattern": "格式不正确",
+        "format": "金额须为有限数值，最多两位小数" if expected == "money" else f"格式应为 {expected}",
+        "minItems": f"至少 {expected} 项",
+        "maxItems": f"最多 {expected} 项",
+        "const": f"须为 {expected}",
+    }
+    return messages.get(v, error.message)
+
+
+def validate_form_data(schema: dict, data) -> dict[str, list[str]]:
+    """Check submitted data against the form; return {field: [messages]}, empty when valid."""
+    if not isinstance(data, dict):
+        return {"data": ["须为 JSON 对象"]}
+    errors: dict[str, list[str]] = {}
+    declared = set((schema.get("properties") or {}).keys())
+    for name in sorted(set(data) - declared):
+        errors.setdefault(name, []).append("表单中没有此字段")
+    validator = Draft202012Validator(schema, format_checker=format_checker)
+    for error in validator.iter_errors(data):
+        errors.setdefault(_field_of(error), []).append(_message(error))
+    return errors
+
+
+def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
+    """Turn an HTML form's strings into the types the schema declares; blanks become absent.
+
+    What cannot be converted is passed through unchanged, so validation reports it with its field.
+    """
+    result = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        if kind == "boolean":
+            result[name] = raw.get(name) in ("on", "true", "1", "yes")
+            continue
+        value = (raw.get(name) or "").strip()
+        if value == "":
+            continue
+        try:
+            if kind == "number":
+                value = Decimal(value)
+            elif kind == "integer":
+                value = int(value)
+        except (InvalidOperation, ValueError):
+            pass
+        result[name] = value
+    return result

@@ -1,0 +1,77 @@
+"""Deploy-time checks a process must pass before it is stored.
+
+SpiffWorkflow validates structure; these check what only our app knows: lanes name real roles, user
+tasks have forms, operators exist, and every snippet of Python compiles in the sandbox.
+"""
+from collections.abc import Mapping
+from pathlib import PurePath
+
+from app.engine import BpmnProblem, Node, ProcessModel, ScriptRejected, check_timer_expression, compile_snippet
+from app.models.org import ROLE_NAMES, role_from_label
+from app.processes.forms import check_form_schema
+
+ON_REJECT = {"end", "route"}
+OUTCOMES = {"approved", "rejected"}
+
+
+def _at(model: ProcessModel, node: Node, message: str) -> BpmnProblem:
+    return BpmnProblem(message, model.file, node.id, node.name or None, node.line)
+
+
+def _lint_lanes(model: ProcessModel) -> list[BpmnProblem]:
+    codes = "、".join(f"{code}（{name}）" for code, name in ROLE_NAMES.items())
+    return [_at(model, lane, f"泳道名 {lane.name!r} 不是角色代码或角色名称；可用：{codes}")
+            for lane in model.lanes if role_from_label(lane.name) is None]
+
+
+def _lint_user_tasks(model: ProcessModel, forms: Mapping[str, object]) -> list[BpmnProblem]:
+    problems = []
+    for task in model.user_tasks.values():
+        if task.lane is None:
+            problems.append(_at(model, task, "用户任务必须放在某个角色泳道里（泳道决定谁来办理）"))
+        if task.id not in forms:
+            problems.append(_at(model, task, f"缺少表单 forms/{model.process_id}/{task.id}.json"))
+        else:
+            problems += [_at(model, task, f"表单 {task.id}.json：{p}") for p in check_form_schema(forms[task.id])]
+        if task.properties.get("on_reject", "end") not in ON_REJECT:
+            problems.append(_at(model, task, "属性 on_reject 只能是 end 或 route"))
+    return problems
+
+
+def _lint_code(model: ProcessModel, operators: Mapping) -> list[BpmnProblem]:
+    problems = []
+    for node, operator in model.service_tasks.values():
+        if not operator:
+            problems.append(_at(model, node, "服务任务缺少操作名（spiffworkflow:serviceTaskOperator）"))
+        elif operator not in operators:
+            problems.append(_at(model, node, f"服务操作 {operator!r} 未注册；已注册：{', '.join(sorted(operators))}"))
+    for expr in model.expressions:
+        try:
+            compile_snippet(expr.source, expr.mode)
+        except ScriptRejected as exc:
+            problems.append(_at(model, expr.element, f"{expr.role} {expr.source!r} 不被允许：{exc}"))
+    for timer in model.timers:
+        try:
+            check_timer_expression(timer.kind, timer.expression)
+        except ScriptRejected as exc:
+            problems.append(_at(model, timer.element, str(exc)))
+    return problems
+
+
+def lint_process(model: ProcessModel, forms: Mapping[str, object], operators: Mapping) -> list[BpmnProblem]:
+    """Return every problem found (empty when the process may be deployed)."""
+    problems = []
+    if PurePath(model.file).stem != model.process_id:
+        problems.append(BpmnProblem(f"文件名须与流程 id 一致：{model.process_id}.bpmn", model.file))
+    if model.application_task_id is None:
+        problems.append(BpmnProblem("开始事件之后须紧接一个用户任务（申请人填写申请）", model.file))
+    problems += [_at(model, n, "不支持无类型任务（bpmn:task）；请改为用户任务或服务任务")
+                 for n in model.plain_tasks]
+    problems += _lint_lanes(model)
+    problems += _lint_user_tasks(model, forms)
+    problems += _lint_code(model, operators)
+    for end_id, outcome in model.end_outcomes.items():
+        if outcome not in OUTCOMES:
+            problems.append(BpmnProblem(f"结束事件属性 outcome 只能是 approved 或 rejected，实际为 {outcome!r}",
+                                        model.file, end_id))
+    return problems
