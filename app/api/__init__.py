@@ -8,13 +8,13 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import flask_smorest
-from flask import g, request
+from flask import request
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from app.api import errors
 from app.api.schemas import ErrorSchema
-from app.auth.request import load_user
+from app.auth.request import auth_method, load_user
 from app.extensions import csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -73,7 +73,7 @@ def require_user():
     user = load_user()
     if user is None:
         return errors.error_response(401, "需要登录：请携带 Authorization: Bearer 令牌", code="unauthorized")
-    if g.auth_method == "session" and request.method in UNSAFE_METHODS:
+    if auth_method() == "session" and request.method in UNSAFE_METHODS:
         csrf.protect()
     return None
 

@@ -21,7 +21,7 @@ from app.models import (
     role_from_label,
 )
 from app.processes.definitions import Deployed, bind_called, latest_definition
-from app.processes.forms import validate_form_data
+from app.processes.forms import normalize_form_data, validate_form_data
 
 
 def _initiating_org(session: Session, user: User, role: str, org_code: str | None) -> Org:
@@ -63,9 +63,11 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
         model = deployed.bundle.model
         application = model.user_tasks[model.application_task_id]
         org = _initiating_org(session, user, role_from_label(application.lane), org_code)
-        errors = validate_form_data(deployed.form(deployed.process_id, application.id), data)
+        form = deployed.form(deployed.process_id, application.id)
+        errors = validate_form_data(form, data)
         if errors:
             raise InvalidInput("申请表填写有误", {f"data.{k}": v for k, v in errors.items()})
+        data = normalize_form_data(form, data)
         instance = ProcessInstance(
             definition_id=deployed.definition_id, called_definition_ids=list(deployed.called_definition_ids),
             process_id=deployed.process_id, org_id=org.id, initiator_id=user.id,

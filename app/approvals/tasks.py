@@ -23,7 +23,7 @@ from app.models import (
     TaskState,
     User,
 )
-from app.processes.forms import validate_form_data
+from app.processes.forms import normalize_form_data, validate_form_data
 
 MAX_COMMENT = 2000
 
@@ -119,9 +119,11 @@ def complete_task(deps: Deps, user: User, task_id: int, *, decision: str | None,
         decision = _check_decision(decision, is_application_step(deployed, task.bpmn_process_id, task.bpmn_id))
         if comment is not None and len(comment) > MAX_COMMENT:
             raise InvalidInput("意见过长", {"comment": [f"不能超过 {MAX_COMMENT} 个字符"]})
-        errors = validate_form_data(deployed.form(task.bpmn_process_id, task.bpmn_id), data)
+        form = deployed.form(task.bpmn_process_id, task.bpmn_id)
+        errors = validate_form_data(form, data)
         if errors:
             raise InvalidInput("表单填写有误", {f"data.{k}": v for k, v in errors.items()})
+        data = normalize_form_data(form, data)
         run = deps.engine.load(deployed.bundle, instance.state, instance_key=str(instance.id),
                                context=StepContext(session, deps.now, instance.id, user.id))
         before = run.ready_task_ids()

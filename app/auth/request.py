@@ -1,5 +1,5 @@
 """Who is making this request: a bearer token (API) or a login session (pages, and the API from them)."""
-from flask import g, request, session
+from flask import request, session
 
 from app import clock
 from app.auth.tokens import user_for_token
@@ -14,17 +14,26 @@ def bearer_token() -> str | None:
 
 
 def load_user() -> User | None:
-    """Resolve and remember the request's user in g.user; g.auth_method says how ('bearer'/'session')."""
-    if "user" in g:
-        return g.user
-    g.user, g.auth_method = None, None
+    """Resolve the request's user once per request; `auth_method()` says how ('bearer' or 'session').
+
+    Kept on the request object, not on `g`: an app context may outlive one request (tests, CLI).
+    """
+    if hasattr(request, "township_user"):
+        return request.township_user
+    user, method = None, None
     if (token := bearer_token()) is not None:
-        g.user, g.auth_method = user_for_token(db.session, token, clock.now()), "bearer"
+        user, method = user_for_token(db.session, token, clock.now()), "bearer"
     elif (user_id := session.get("user_id")) is not None:
-        user = db.session.get(User, user_id)
-        if user is not None and user.active:
-            g.user, g.auth_method = user, "session"
-    return g.user
+        found = db.session.get(User, user_id)
+        if found is not None and found.active:
+            user, method = found, "session"
+    request.township_user, request.township_auth = user, method
+    return user
+
+
+def auth_method() -> str | None:
+    load_user()
+    return request.township_auth
 
 
 def client_ip() -> str:

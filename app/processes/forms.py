@@ -101,6 +101,15 @@ def validate_form_data(schema: dict, data) -> dict[str, list[str]]:
     return errors
 
 
+def normalize_form_data(schema: dict, data: dict) -> dict:
+    """Valid data in its stored form: money fields as Decimal with exactly two places."""
+    result = dict(data)
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get("format") == "money" and result.get(name) is not None:
+            result[name] = Decimal(str(result[name])).quantize(Decimal("0.01"))
+    return result
+
+
 def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
     """Turn an HTML form's strings into the types the schema declares; blanks become absent.
 

@@ -1,0 +1,44 @@
+# Two commands matter: `make run` (seeded demo on http://127.0.0.1:5000) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := app/web/static/vendor
+export FLASK_APP := app:create_app
+
+.PHONY: run test install vendor bench lint clean-db
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+		|| { echo "需要 Python 3.11 或更高版本（PYTHON=$(PYTHON)）"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# htmx for the pages, from the npm registry; node_modules/ and the copy are ignored by git.
+$(VENDOR)/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+
+vendor: $(VENDOR)/htmx.min.js
+
+run: $(STAMP) vendor
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) vendor
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench/engine_step.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check app tests scripts
+
+clean-db:
+	rm -f instance/township.db instance/township.db-wal instance/township.db-shm
