@@ -25,6 +25,18 @@ class TokenResponse(Schema):
     expires_at = fields.DateTime(required=True)
 
 
+class GrantOut(Schema):
+    role = fields.String()
+    role_name = fields.String()
+    org = fields.Nested(lambda: OrgRef())
+
+
+class MeResponse(Schema):
+    user = fields.Nested(lambda: UserRef())
+    roles = fields.List(fields.Nested(GrantOut))
+    csrf_token = fields.String(allow_none=True, metadata={"description": "会话方式访问时，写操作须放在 X-CSRFToken 头"})
+
+
 class UserRef(Schema):
     id = fields.Integer()
     username = fields.String()
@@ -115,13 +127,23 @@ class InstancePage(PageOf):
     items = fields.List(fields.Nested(InstanceSummary))
 
 
+class AmountArg(fields.Decimal):
+    """A money bound in a query string: parsed as Decimal; shown in OpenAPI as a plain number.
+
+    apispec writes validator bounds through _serialize, and a Decimal would reach JSON as a string.
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else float(value)
+
+
 class ListArgs(Schema):
     process = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf([s.value for s in InstanceStatus]))
     date_from = fields.Date(metadata={"description": "起始日期（含），北京时间"})
     date_to = fields.Date(metadata={"description": "截止日期（含），北京时间"})
-    amount_min = fields.Decimal(validate=validate.Range(min=0))
-    amount_max = fields.Decimal(validate=validate.Range(min=0))
+    amount_min = AmountArg(validate=validate.Range(min=0), metadata={"description": "金额下限（元，含）"})
+    amount_max = AmountArg(validate=validate.Range(min=0), metadata={"description": "金额上限（元，含）"})
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "标题或业务编号包含的文字"})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

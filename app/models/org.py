@@ -112,7 +112,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     grants: Mapped[list["RoleGrant"]] = relationship(
-        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="RoleGrant.id"
     )
 
 

@@ -1,0 +1,28 @@
+"""Edit a real BPMN file the way a process owner would in a modeler: add a user task after another."""
+from lxml import etree
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN}
+
+
+def add_step_after(xml: bytes, after_id: str, new_id: str, name: str, lane_name: str) -> bytes:
+    """Insert user task `new_id` right after `after_id` in the lane called `lane_name`."""
+    root = etree.fromstring(xml)
+    process = root.find("bpmn:process", NS)
+    outgoing = next(f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("sourceRef") == after_id)
+    task = etree.SubElement(process, f"{{{BPMN}}}userTask", id=new_id, name=name)
+    flow = etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id=f"f_{new_id}", sourceRef=new_id,
+                            targetRef=outgoing.get("targetRef"))
+    outgoing.set("targetRef", new_id)
+    lane = next(l for l in process.iter(f"{{{BPMN}}}lane") if l.get("name") == lane_name)
+    etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = new_id
+    # keep the element order the XSD wants: flow nodes and flows may interleave, so append is fine
+    del task, flow
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def add_lane(xml: bytes, lane_id: str, lane_name: str) -> bytes:
+    root = etree.fromstring(xml)
+    lane_set = root.find("bpmn:process/bpmn:laneSet", NS)
+    etree.SubElement(lane_set, f"{{{BPMN}}}lane", id=lane_id, name=lane_name)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
