@@ -50,9 +50,16 @@ def _fresh_schema(url: str) -> None:
 
 
 def test_config(url: str, **overrides) -> dict:
+    engine_options = {}
+    if url.startswith("postgresql"):
+        # Tests need no durability; skipping the commit fsync makes the suite several times faster.
+        engine_options = {"connect_args": {"options": "-c synchronous_commit=off"}}
+    from app.config import json_dumps
+
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"json_serializer": json_dumps, "pool_pre_ping": True, **engine_options},
         "PASSWORD_HASH_PROFILE": "CHEAPEST",
         "SECRET_KEY": "test-secret",
         "BPMN_DIR": ROOT / "bpmn",

@@ -55,8 +55,14 @@ class ProcessModel:
     timers: list[Timer]
     called_process_ids: list[str]
     plain_tasks: list[Node]
+    start_event: Node | None
     application_task_id: str | None  # the user task the start event leads to (申请)
-    end_outcomes: dict[str, str]  # end event id -> "approved" | "rejected"
+    end_events: dict[str, Node]
+
+    @property
+    def end_outcomes(self) -> dict[str, str]:
+        """End event id -> "approved" | "rejected" (spiffworkflow property `outcome`, default approved)."""
+        return {i: n.properties.get("outcome", "approved") for i, n in self.end_events.items()}
 
 
 def _text(el) -> str:
@@ -87,8 +93,6 @@ def _lane_of_nodes(process) -> tuple[dict[str, str], list[Node]]:
 
 def _expressions(process, lanes) -> list[Expression]:
     found = []
-    by_id = {el.get("id"): el for el in process.iter() if el.get("id")}
-
     def add(owner, role, source, mode="eval"):
         if source:
             found.append(Expression(_node(owner, lanes), role, source, mode))
@@ -103,7 +107,9 @@ def _expressions(process, lanes) -> list[Expression]:
     for el in process.iter(f"{{{BPMN_NS}}}completionCondition"):
         add(el.getparent().getparent(), "完成条件", _text(el))
     for el in process.iter(f"{{{SPIFF_NS}}}parameter"):
-        owner = next((a for a in el.iterancestors() if a.get("id") in by_id and a.tag != el.tag), el)
+        # The owner is the BPMN element (the service task), not spiffworkflow:serviceTaskOperator,
+        # whose "id" is the operator's name.
+        owner = next((a for a in el.iterancestors() if a.tag.startswith(f"{{{BPMN_NS}}}") and a.get("id")), el)
         add(owner, f"服务参数 {el.get('id')}", (el.get("value") or "").strip())
     return found
 
@@ -158,6 +164,7 @@ def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
         called_process_ids=sorted({el.get("calledElement") for el in process.iter(f"{{{BPMN_NS}}}callActivity")
                                    if el.get("calledElement")}),
         plain_tasks=[n for n in nodes if n.kind == "task"],
+        start_event=next((_node(el, lanes) for el in process.findall("bpmn:startEvent", NS)), None),
         application_task_id=_application_task(process),
-        end_outcomes={n.id: n.properties.get("outcome", "approved") for n in nodes if n.kind == "endEvent"},
+        end_events={n.id: n for n in nodes if n.kind == "endEvent"},
     )

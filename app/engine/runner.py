@@ -13,6 +13,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
@@ -65,15 +66,36 @@ class _ScriptEngine(PythonScriptEngine):
     def _throw_bpmn_error(self, task, run, call: ServiceCall, exc: Exception) -> str:
         code = exc.code if isinstance(exc, ServiceError) else "service_failed"
         message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
-        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"error_code": code, "message": message},
-                          target=task.workflow)
-        if task.workflow.get_tasks(catches_event=event, state=TaskState.NOT_FINISHED_MASK):
-            if run:
-                run.service_records.append(ServiceRecord(call.bpmn_id, call.operator, code, message))
-            task.workflow.top_workflow.catch(event)
-            return json.dumps({"error": code, "message": message})
-        raise EngineError(f"服务任务 {call.bpmn_id}（{call.operator}）失败：{message}",
-                          element_id=call.bpmn_id, code=code) from exc
+        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"error_code": code, "message": message})
+        catcher = _error_catcher(task, event)
+        if catcher is None:
+            raise EngineError(f"服务任务 {call.bpmn_id}（{call.operator}）失败：{message}",
+                              element_id=call.bpmn_id, code=code) from exc
+        if run:
+            run.service_records.append(ServiceRecord(call.bpmn_id, call.operator, code, message))
+        # Delivered to that one boundary event only: workflow.catch() would broadcast it to every
+        # catcher in the process, cancelling people's tasks on parallel branches.
+        catcher.task_spec.catch(catcher, event)
+        catcher.task_spec._update(catcher)  # noqa: SLF001 - what EventManager.catch does after catch()
+        return json.dumps({"error": code, "message": message})
+
+
+def _error_catcher(task, event):
+    """The boundary error event that catches `event` thrown by `task`: on the task itself, else on the
+    nearest enclosing (sub)process activity. One with a matching error code wins over a catch-all."""
+    current = task
+    while current is not None:
+        siblings = current.parent.children if current.parent is not None else []
+        catchers = [s for s in siblings if s is not current and s.state == TaskState.WAITING
+                    and isinstance(s.task_spec, CatchingEvent) and s.task_spec.catches(s, event)]
+        if catchers:
+            catchers.sort(key=lambda s: getattr(s.task_spec.event_definition, "code", None) is None)
+            return catchers[0]
+        workflow = current.workflow
+        if workflow is workflow.top_workflow:
+            return None
+        current = workflow.parent_workflow.get_task_from_id(workflow.parent_task_id)
+    return None
 
 
 class Engine:
@@ -96,8 +118,10 @@ class Engine:
     def load(self, bundle: SpecBundle, state: str, *, instance_key: str, context: object = None) -> "Run":
         try:
             workflow = self._serializer.loads(state, bundle)
-        except (SpiffWorkflowException, KeyError, ValueError) as exc:
-            raise EngineError(f"流程状态无法恢复：{exc}") from exc
+            if workflow.task_tree is None:
+                raise ValueError("没有任务树")
+        except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise EngineError(f"流程状态无法恢复：{type(exc).__name__}: {exc}") from exc
         # The script engine is not saved with the state; without this the default eval() engine is back.
         workflow.script_engine = self._script_engine
         return Run(self, bundle, workflow, instance_key, context)
@@ -116,7 +140,11 @@ class Run:
     # -- advancing ---------------------------------------------------------------------------------
 
     def advance(self) -> None:
-        """Run every automatic step until only people or timers are awaited."""
+        """Fire due timers, then run every automatic step until only people or timers are awaited.
+
+        do_engine_steps() checks timers only at its end, leaving a fired one unrun (§9 #9).
+        """
+        self._guarded(self.workflow.refresh_timers)
         self._guarded(self.workflow.do_engine_steps)
 
     def complete(self, spiff_id: str, data: dict) -> None:

@@ -79,14 +79,57 @@ class BoundedPolicy(RestrictingNodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
     def visit_FormattedValue(self, node):
-        spec = ast.unparse(node.format_spec) if node.format_spec is not None else ""
-        if re.search(r"\d{3,}", spec):
+        # f"{x:spec}" -> f"{_fmt_(x, spec, conversion)}": the spec may come from data, so check it at run time;
+        # a literal one that is already too wide is refused here, at deploy.
+        if node.format_spec is not None and re.search(r"\d{3,}", ast.unparse(node.format_spec)):
             self.error(node, "格式宽度过大")
-        return self.node_contents_visit(node)
+        node = self.node_contents_visit(node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = ast.Call(func=ast.Name("_fmt_", ast.Load()),
+                        args=[node.value, spec, ast.Constant(node.conversion)], keywords=[])
+        formatted = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(formatted, node))
+
+
+MAX_DIGITS = 400  # a Decimal written out in full (fixed-point, int()) may have this many digits
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
 def _int_bits(x) -> int:
     return abs(int(x)).bit_length() if isinstance(x, int) else 0
+
+
+def _check_number(x) -> None:
+    """Refuse a Decimal whose full digits would be huge: int(), round() or '%f' would spend seconds."""
+    if isinstance(x, Decimal) and x.is_finite() and abs(x.adjusted()) > MAX_DIGITS:
+        raise ScriptRejected("数值过大")
+
+
+def _check_width(spec: str) -> None:
+    if "*" in spec or re.search(r"\d{3,}", spec):
+        raise ScriptRejected("格式宽度过大")
+
+
+def _check_percent_format(template, args) -> None:
+    for match in _PERCENT_SPEC.finditer(template if isinstance(template, str) else template.decode("latin-1")):
+        _check_width("".join(filter(None, match.groups())))
+    values = args.values() if isinstance(args, dict) else args if isinstance(args, tuple) else (args,)
+    for value in values:
+        _check_number(value)
+
+
+def _fmt_(value, spec: str, conversion: int):
+    """What an f-string field does, once its width and the value's size are known to be small."""
+    _spend()
+    if conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    _check_width(spec)
+    _check_number(value)
+    return format(value, spec)
 
 
 def _op_guard_(symbol: str, a, b):
@@ -109,8 +152,8 @@ def _op_guard_(symbol: str, a, b):
         if not isinstance(b, int) or b > MAX_INT_BITS or _int_bits(a) + b > MAX_INT_BITS:
             raise ScriptRejected("移位结果过大")
         return a << b
-    if isinstance(a, str) and re.search(r"%[^a-zA-Z%]*\d{3,}", a):
-        raise ScriptRejected("格式宽度过大")
+    if isinstance(a, (str, bytes)):
+        _check_percent_format(a, b)
     return a % b
 
 
@@ -149,20 +192,69 @@ def _range(*args):
 _BLOCKED_ATTRS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "format", "format_map"})
 
 
+def _guarded_replace(text, old, new, count=-1):
+    times = text.count(old) if count < 0 else min(count, text.count(old))
+    if len(text) + times * max(0, len(new) - len(old)) > MAX_SEQUENCE:
+        raise ScriptRejected("替换生成的字符串过长")
+    return text.replace(old, new, count)
+
+
+def _guarded_join(separator, items):
+    items = list(_getiter_(items))
+    if sum(len(i) for i in items) + len(separator) * len(items) > MAX_SEQUENCE:
+        raise ScriptRejected("拼接生成的字符串过长")
+    return separator.join(items)
+
+
 def _getattr_(obj, name, default=None):
     if name in _BLOCKED_ATTRS:
         raise ScriptRejected(f"不允许使用 .{name}")
+    if isinstance(obj, (str, bytes)) and name == "replace":
+        return lambda *args: _guarded_replace(obj, *args)
+    if isinstance(obj, (str, bytes)) and name == "join":
+        return lambda items: _guarded_join(obj, items)
     return safer_getattr(obj, name, default)
+
+
+class _Charged:
+    """A builtin that walks its arguments in C: charge their length to the iteration budget first.
+
+    Still usable in isinstance() when it wraps a type (list, dict…).
+    """
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __call__(self, *args, **kwargs):
+        for arg in args:
+            try:
+                size = len(arg)
+            except TypeError:
+                continue  # an iterator: the comprehension or loop feeding it is already counted
+            _spend(size)
+        return self._fn(*args, **kwargs)
+
+    def __instancecheck__(self, instance):
+        return isinstance(instance, self._fn)
+
+
+def _int(value=0, *args):
+    _check_number(value)
+    return int(value, *args)
+
+
+def _round(value, *args):
+    _check_number(value)
+    return round(value, *args)
 
 
 def _builtins() -> dict:
     allowed = dict(_safe_builtins)
     for name in ("setattr", "delattr", "__build_class__", "pow", "id", "hash", "issubclass"):
         allowed.pop(name, None)
-    allowed.update(
-        all=all, any=any, sum=sum, min=min, max=max, sorted=sorted, enumerate=enumerate, zip=zip,
-        list=list, dict=dict, set=set, tuple=tuple, range=_range, Decimal=Decimal,
-    )
+    charged = (all, any, sum, min, max, sorted, enumerate, zip, list, dict, set, tuple, frozenset, len)
+    allowed.update({fn.__name__: _Charged(fn) for fn in charged if fn is not len})
+    allowed.update(range=_range, int=_int, round=_round, Decimal=Decimal)
     return allowed
 
 
@@ -177,6 +269,7 @@ def sandbox_globals(extra: dict | None = None) -> dict:
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar_,
         "_op_guard_": _op_guard_,
+        "_fmt_": _fmt_,
         "_apply_": lambda f, *a, **kw: f(*a, **kw),
     }
     g.update(extra or {})
@@ -206,6 +299,8 @@ class SandboxEnvironment(TaskDataEnvironment):
 
     def __init__(self, extra_globals: dict | None = None):
         super().__init__(sandbox_globals(extra_globals))
+        # Names task data may not take: guards, engine globals and builtins alike.
+        self.reserved = frozenset(self.globals) | frozenset(self.globals["__builtins__"])
 
     def _compile(self, source: str, mode: str):
         try:
@@ -218,7 +313,7 @@ class SandboxEnvironment(TaskDataEnvironment):
         scope = copy.copy(self.globals)
         scope.update(external_context or {})
         # Task data must never shadow a guard or a builtin (a form posting LIMIT=10**12, §4).
-        scope.update({k: v for k, v in context.items() if k not in self.globals})
+        scope.update({k: v for k, v in context.items() if k not in self.reserved})
         token = _budget.set(_Budget())
         try:
             return eval(code, scope)  # noqa: S307 - compiled by RestrictedPython above
@@ -227,7 +322,9 @@ class SandboxEnvironment(TaskDataEnvironment):
 
     def execute(self, script, context, external_context=None):
         code = self._compile(script, "exec")
-        self.check_for_overwrite(context, external_context or {})
+        clashes = sorted(self.reserved & (set(context) | set(external_context or {})))
+        if clashes:
+            raise ValueError(f"task data that overwrites a predefined function or guard: {', '.join(clashes)}")
         scope = copy.copy(self.globals)
         scope.update(external_context or {})
         context.update(scope)
@@ -238,3 +335,7 @@ class SandboxEnvironment(TaskDataEnvironment):
             _budget.reset(token)
             self._remove_globals_and_functions_from_context(context, external_context)
         return True
+
+
+# Names a form field (hence task data) may not take: the sandbox would ignore or refuse such data.
+SANDBOX_NAMES = frozenset(sandbox_globals()) | frozenset(_builtins())

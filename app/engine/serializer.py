@@ -56,5 +56,7 @@ class StateSerializer:
 
     def loads(self, state: str, bundle: SpecBundle) -> BpmnWorkflow:
         dct = json.loads(state)
+        if not isinstance(dct, dict):
+            raise ValueError("saved state is not a JSON object")
         self._serializer.migrate(dct)
         return self._serializer.from_dict(dct, spec=bundle.spec, subprocess_specs=bundle.subprocess_specs)

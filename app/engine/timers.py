@@ -36,6 +36,10 @@ def check_timer_expression(kind: str, expression: str) -> None:
         _PARSERS[kind](literal)
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception('Invalid duration')
         raise ScriptRejected(f"定时器表达式 {expression} 无法解析：{exc}") from exc
-    if kind == "timeDate" and datetime.fromisoformat(literal.replace("Z", "+00:00")).tzinfo is None:
-        # A naive timeDate is read in the server's zone fixed at import (§5): insist on an offset.
-        raise ScriptRejected(f"定时器时间 {literal} 须带时区，如 +08:00")
+    # A naive date (a timeDate, or the start of a cycle) is read in the server's zone fixed at import
+    # (spiffworkflow.md §5): insist on an offset.
+    dates = [literal] if kind == "timeDate" else \
+        [p for p in literal.split("/") if p and not p.startswith(("R", "P"))] if kind == "timeCycle" else []
+    for text in dates:
+        if datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo is None:
+            raise ScriptRejected(f"定时器时间 {text} 须带时区，如 +08:00")

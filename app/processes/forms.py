@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from app.engine import SANDBOX_NAMES
+
 # Filled in by the engine or the API, never by a form.
 RESERVED_FIELDS = frozenset({"decision", "comment", "initiator", "org", "instance_id", "business_key"})
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -42,6 +44,8 @@ def check_form_schema(schema) -> list[str]:
             problems.append(f"字段名 {name!r} 须为小写字母开头的英文标识符（条件表达式要用它）")
         if name in RESERVED_FIELDS:
             problems.append(f"字段名 {name!r} 是保留字段")
+        elif name in SANDBOX_NAMES:
+            problems.append(f"字段名 {name!r} 与表达式中可用的函数同名，请换一个名字")
         if isinstance(prop, dict) and prop.get("format") == "money" and prop.get("type") != "number":
             problems.append(f'字段 {name!r} 的 format "money" 只能用于 type "number"')
     if _remote_refs(schema):
@@ -95,9 +99,17 @@ def validate_form_data(schema: dict, data) -> dict[str, list[str]]:
     declared = set((schema.get("properties") or {}).keys())
     for name in sorted(set(data) - declared):
         errors.setdefault(name, []).append("表单中没有此字段")
+    # NaN and Infinity cannot even be compared with a bound (InvalidOperation): report them up front.
+    properties = schema.get("properties") or {}
+    for name, value in data.items():
+        if isinstance(value, (Decimal, float)) and not Decimal(value).is_finite():
+            money = (properties.get(name) or {}).get("format") == "money"
+            errors.setdefault(name, []).append("金额须为有限数值，最多两位小数" if money else "须为有限数值")
+    finite = {k: v for k, v in data.items() if k not in errors}
     validator = Draft202012Validator(schema, format_checker=format_checker)
-    for error in validator.iter_errors(data):
-        errors.setdefault(_field_of(error), []).append(_message(error))
+    for error in validator.iter_errors(finite):
+        if (field := _field_of(error)) not in errors or field in finite:
+            errors.setdefault(field, []).append(_message(error))
     return errors
 
 
@@ -125,7 +137,7 @@ def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
         if value == "":
             continue
         try:
-            if kind == "number":
+            if kind == "number" and Decimal(value).is_finite():
                 value = Decimal(value)
             elif kind == "integer":
                 value = int(value)

@@ -63,8 +63,10 @@ def lint_process(model: ProcessModel, forms: Mapping[str, object], operators: Ma
     problems = []
     if PurePath(model.file).stem != model.process_id:
         problems.append(BpmnProblem(f"文件名须与流程 id 一致：{model.process_id}.bpmn", model.file))
-    if model.application_task_id is None:
-        problems.append(BpmnProblem("开始事件之后须紧接一个用户任务（申请人填写申请）", model.file))
+    if model.start_event is None:
+        problems.append(BpmnProblem("流程缺少开始事件", model.file))
+    elif model.application_task_id is None:
+        problems.append(_at(model, model.start_event, "开始事件之后须紧接一个用户任务（申请人填写申请）"))
     problems += [_at(model, n, "不支持无类型任务（bpmn:task）；请改为用户任务或服务任务")
                  for n in model.plain_tasks]
     problems += _lint_lanes(model)
@@ -72,6 +74,6 @@ def lint_process(model: ProcessModel, forms: Mapping[str, object], operators: Ma
     problems += _lint_code(model, operators)
     for end_id, outcome in model.end_outcomes.items():
         if outcome not in OUTCOMES:
-            problems.append(BpmnProblem(f"结束事件属性 outcome 只能是 approved 或 rejected，实际为 {outcome!r}",
-                                        model.file, end_id))
+            problems.append(_at(model, model.end_events[end_id],
+                                f"结束事件属性 outcome 只能是 approved 或 rejected，实际为 {outcome!r}"))
     return problems
