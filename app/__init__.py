@@ -39,7 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     from app.processes.operators import OperatorRegistry, default_operators
     from app.runtime import Runtime
 
-    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    # No app-level static folder: the pages' blueprint serves /static from app/web/static.
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder=None)
     app.config.update(config_from_env())
     app.config.update(config or {})
     app.json = JSONProvider(app)

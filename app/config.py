@@ -69,7 +69,7 @@ def config_from_env() -> dict:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env("SESSION_COOKIE_SECURE", "0") == "1",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
-        WTF_CSRF_CHECK_DEFAULT=False,  # checked wherever a cookie session acts (app/auth/csrf.py)
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked wherever a cookie session writes (app/api, app/web/guard.py)
         WTF_CSRF_TIME_LIMIT=None,  # bound to the session, which expires on its own
         API_TITLE="乡镇预算一体化审批 API",
         API_VERSION="v1",

@@ -104,6 +104,7 @@ def make_app(database_url):
 
     def build(**overrides):
         app = create_app(test_config(database_url, **overrides))
+        app.extensions["test_overrides"] = overrides
         built.append(app)
         return app
 
@@ -132,8 +133,15 @@ def db_session(app):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client(app, make_app):
+    """A test client on its own app object (same database).
+
+    The `app` fixture holds an app context for the whole test so test code can use db_session;
+    Flask would reuse that context for test-client requests, sharing `g` and the session between
+    requests and users. A second app gives every request its own context, as in production.
+    Test code reading the database after a request should call db_session.expire_all().
+    """
+    return make_app(**app.extensions["test_overrides"]).test_client()
 
 
 @pytest.fixture

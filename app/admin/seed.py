@@ -4,7 +4,6 @@ A neighbouring 青山镇 with its own staff shows that scope works: nobody there
 Running it again changes nothing (it stops when 示范镇 exists).
 """
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select

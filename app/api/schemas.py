@@ -12,7 +12,8 @@ class ErrorSchema(Schema):
     message = fields.String(required=True, metadata={"description": "给人看的说明"})
     details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                           metadata={"description": "按字段（或 BPMN 元素 id）列出的问题"})
-    problems = fields.List(fields.Dict(), metadata={"description": "BPMN 检查问题：file、element_id、element_name、line、message"})
+    problems = fields.List(fields.Dict(), metadata={
+        "description": "BPMN 检查问题：file、element_id、element_name、line、message"})
 
 
 class TokenRequest(Schema):
@@ -109,8 +110,10 @@ class InstanceDetail(InstanceSummary):
 
 class InboxItem(Schema):
     instance = fields.Nested(InstanceSummary, required=True)
-    task = fields.Nested(TaskBrief, allow_none=True, metadata={"description": "todo/done 视图中的任务；started 视图为 null"})
-    current_tasks = fields.List(fields.Nested(TaskBrief), metadata={"description": "started 视图：流程当前停在哪些环节"})
+    task = fields.Nested(TaskBrief, allow_none=True,
+                         metadata={"description": "todo/done 视图中的任务；started 视图为 null"})
+    current_tasks = fields.List(fields.Nested(TaskBrief),
+                                metadata={"description": "started 视图：流程当前停在哪些环节"})
 
 
 class PageOf(Schema):

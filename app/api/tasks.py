@@ -3,13 +3,20 @@ from marshmallow import Schema, fields
 
 from app.api import Blueprint
 from app.api.instances import inbox_filter
-from app.api.schemas import CompleteTaskRequest, InboxPage, InstanceSummary, TaskBrief, TaskDetail, TaskListArgs
+from app.api.schemas import (
+    CompleteTaskRequest,
+    InboxPage,
+    InstanceSummary,
+    TaskBrief,
+    TaskDetail,
+    TaskListArgs,
+)
 from app.approvals.tasks import claim_task, complete_task, unclaim_task
 from app.auth.request import load_user
 from app.extensions import db
 from app.inbox import queries
 from app.inbox.detail import task_detail
-from app.inbox.present import instance_summary, task_brief
+from app.inbox.present import inbox_items, instance_summary, task_brief
 from app.runtime import deps, runtime
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办、已办、我发起的；办理任务")
@@ -27,17 +34,10 @@ class CompletionResponse(Schema):
 @bp.errors(400, 401)
 def list_tasks(args):
     """收件箱。view=todo 待办（我可办理的）、done 已办（我办理过的）、started 我发起的。"""
-    user, f = load_user(), inbox_filter(args)
     view = args["view"]
-    page = getattr(queries, view)(db.session, user, f)
-    if view == "started":
-        current = queries.open_tasks_of(db.session, [i.id for i in page.items])
-        items = [{"instance": instance_summary(i), "task": None,
-                  "current_tasks": [task_brief(t) for t in current[i.id]]} for i in page.items]
-    else:
-        items = [{"instance": instance_summary(t.instance), "task": task_brief(t), "current_tasks": []}
-                 for t in page.items]
-    return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
+    page = getattr(queries, view)(db.session, load_user(), inbox_filter(args))
+    return {"items": inbox_items(db.session, view, page), "total": page.total, "page": page.page,
+            "per_page": page.per_page}
 
 
 @bp.get("/<int:task_id>")
@@ -70,9 +70,12 @@ def unclaim(task_id):
 @bp.response(200, CompletionResponse)
 @bp.errors(400, 401, 403, 404, 409, 422)
 def complete(body, task_id):
-    """办理任务：decision（approve 同意 / reject 不同意）、comment、表单 data。两人同时办理时只有一人成功，另一人 409。"""
-    task = complete_task(deps(), load_user(), task_id, decision=body.get("decision"), comment=body.get("comment"),
-                         data=body["data"])
+    """办理任务：decision（approve 同意 / reject 不同意）、comment、表单 data。
+
+    两人同时办理时只有一人成功，另一人得到 409。
+    """
+    task = complete_task(deps(), load_user(), task_id, decision=body.get("decision"),
+                         comment=body.get("comment"), data=body["data"])
     instance = task.instance
     db.session.refresh(instance)
     next_tasks = queries.open_tasks_of(db.session, [instance.id])[instance.id]

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app.approvals.deps import Deps, StepContext, transaction
 from app.approvals.errors import Forbidden, InvalidInput, NotFound, StepFailed
-from app.approvals.steps import add_event, save_step
+from app.approvals.steps import MAX_COMMENT, add_event, save_step
 from app.engine import EngineError
 from app.inbox.assignment import orgs_of_role
 from app.models import (
@@ -20,7 +20,7 @@ from app.models import (
     User,
     role_from_label,
 )
-from app.processes.definitions import Deployed, bind_called, latest_definition
+from app.processes.definitions import Deployed, latest_deployed
 from app.processes.forms import normalize_form_data, validate_form_data
 
 
@@ -43,15 +43,20 @@ def _initiating_org(session: Session, user: User, role: str, org_code: str | Non
     return orgs[0]
 
 
-def _deployed_latest(deps: Deps, process_id: str) -> Deployed:
-    definition = latest_definition(deps.session, process_id)
-    if definition is None:
-        raise NotFound(f"流程 {process_id} 尚未部署")
+def deployed_for_start(deps: Deps, process_id: str) -> Deployed:
+    """The version a new request of `process_id` starts on; NotFound when there is none."""
     try:
-        called = bind_called(deps.session, definition)
+        deployed = latest_deployed(deps.session, deps.catalog, process_id)
     except LookupError as exc:
         raise NotFound(str(exc)) from exc
-    return deps.catalog.get(deps.session, definition.id, called)
+    if deployed is None:
+        raise NotFound(f"流程 {process_id} 尚未部署")
+    return deployed
+
+
+def application_form(deployed: Deployed) -> dict:
+    """The applicant's form: that of the user task the start event leads to."""
+    return deployed.form(deployed.process_id, deployed.bundle.model.application_task_id)
 
 
 def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code: str | None = None,
@@ -59,7 +64,9 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
     """Start `process_id` on the latest version, completing the application step with `data`."""
     session = deps.session
     with transaction(session):
-        deployed = _deployed_latest(deps, process_id)
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise InvalidInput("说明过长", {"comment": [f"不能超过 {MAX_COMMENT} 个字符"]})
+        deployed = deployed_for_start(deps, process_id)
         model = deployed.bundle.model
         application = model.user_tasks[model.application_task_id]
         org = _initiating_org(session, user, role_from_label(application.lane), org_code)

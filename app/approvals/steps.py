@@ -23,6 +23,8 @@ from app.models import (
 )
 from app.processes.definitions import Deployed
 
+MAX_COMMENT = 2000
+
 OUTCOME_STATUS = {
     "approved": (InstanceStatus.APPROVED, EventType.INSTANCE_APPROVED),
     "rejected": (InstanceStatus.REJECTED, EventType.INSTANCE_REJECTED),

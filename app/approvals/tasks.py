@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, undefer
 
 from app.approvals.deps import Deps, StepContext, transaction
 from app.approvals.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
-from app.approvals.steps import add_event, is_application_step, save_step
+from app.approvals.steps import MAX_COMMENT, add_event, is_application_step, save_step
 from app.engine import EngineError
 from app.inbox.visibility import can_see_instance
 from app.models import (
@@ -24,8 +24,6 @@ from app.models import (
     User,
 )
 from app.processes.forms import normalize_form_data, validate_form_data
-
-MAX_COMMENT = 2000
 
 
 @dataclass
@@ -41,6 +39,8 @@ def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool 
         select(ProcessInstance)
         .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
         .with_for_update()
+        # The row may already sit in the session's identity map: take what the lock just read.
+        .execution_options(populate_existing=True)
     )
     if with_state:
         query = query.options(undefer(ProcessInstance.state))

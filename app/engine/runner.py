@@ -191,8 +191,9 @@ class Run:
                 current = due.get(timer.attached_to_spiff_id)
                 due[timer.attached_to_spiff_id] = min(filter(None, (current, timer.due_at)))
         return [
-            ReadyTask(str(t.id), t.workflow.spec.name, t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                      t.task_spec.lane, dict(t.task_spec.extensions.get("properties", {})), due.get(str(t.id)))
+            ReadyTask(str(t.id), t.workflow.spec.name, t.task_spec.bpmn_id,
+                      t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane,
+                      dict(t.task_spec.extensions.get("properties", {})), due.get(str(t.id)))
             for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
 

@@ -1,4 +1,7 @@
 """Plain dicts for what the inbox shows; the API's schemas and the pages' templates both read these."""
+from sqlalchemy.orm import Session
+
+from app.inbox.queries import Page, open_tasks_of
 from app.models import ROLE_NAMES, HumanTask, InstanceEvent, Org, ProcessInstance, User
 
 
@@ -60,3 +63,13 @@ def event_dict(event: InstanceEvent) -> dict:
         "task_id": event.task_id,
         "data": event.data,
     }
+
+
+def inbox_items(session: Session, view: str, page: Page) -> list[dict]:
+    """Rows of an inbox view: the instance, the task (todo/done) or where it stands now (started)."""
+    if view == "started":
+        current = open_tasks_of(session, [i.id for i in page.items])
+        return [{"instance": instance_summary(i), "task": None,
+                 "current_tasks": [task_brief(t) for t in current[i.id]]} for i in page.items]
+    return [{"instance": instance_summary(t.instance), "task": task_brief(t), "current_tasks": []}
+            for t in page.items]

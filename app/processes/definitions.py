@@ -6,7 +6,7 @@ binding is part of the cache key.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, undefer
 
 from app.engine import BpmnSource, SpecBundle, SpecCache, parse_bundle
@@ -36,6 +36,18 @@ def latest_definition(session: Session, process_id: str) -> ProcessDefinition | 
     )
 
 
+def latest_definitions(session: Session) -> list[ProcessDefinition]:
+    """The latest version of every deployed process, by name."""
+    latest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("version"))
+              .group_by(ProcessDefinition.process_id).subquery())
+    return list(session.scalars(
+        select(ProcessDefinition)
+        .join(latest, and_(ProcessDefinition.process_id == latest.c.process_id,
+                           ProcessDefinition.version == latest.c.version))
+        .order_by(ProcessDefinition.name, ProcessDefinition.process_id)
+    ))
+
+
 def latest_versions(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(ProcessDefinition.process_id, func.max(ProcessDefinition.version))
@@ -58,6 +70,17 @@ def bind_called(session: Session, definition: ProcessDefinition) -> list[int]:
         bound.append(called.id)
         pending += called.called_process_ids or []
     return sorted(bound)
+
+
+def latest_deployed(session: Session, catalog: "DefinitionCatalog", process_id: str) -> Deployed | None:
+    """The latest version of `process_id`, bound to the latest versions of what it calls; None if not deployed.
+
+    Raises LookupError when a process it calls is not deployed.
+    """
+    definition = latest_definition(session, process_id)
+    if definition is None:
+        return None
+    return catalog.get(session, definition.id, bind_called(session, definition))
 
 
 class DefinitionCatalog:

@@ -6,7 +6,14 @@ tasks have forms, operators exist, and every snippet of Python compiles in the s
 from collections.abc import Mapping
 from pathlib import PurePath
 
-from app.engine import BpmnProblem, Node, ProcessModel, ScriptRejected, check_timer_expression, compile_snippet
+from app.engine import (
+    BpmnProblem,
+    Node,
+    ProcessModel,
+    ScriptRejected,
+    check_timer_expression,
+    compile_snippet,
+)
 from app.models.org import ROLE_NAMES, role_from_label
 from app.processes.forms import check_form_schema
 

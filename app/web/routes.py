@@ -1,5 +1,5 @@
-"""Pages: placeholder until the inbox pages land."""
-from app.web import bp
+"""The pages; each module registers its views on the blueprint when imported."""
+from app.web import bp, errors, filters, guard, inbox, instances, login, start, tasks  # noqa: F401
 
 
 @bp.get("/healthz")

@@ -10,14 +10,13 @@ def add_step_after(xml: bytes, after_id: str, new_id: str, name: str, lane_name:
     root = etree.fromstring(xml)
     process = root.find("bpmn:process", NS)
     outgoing = next(f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("sourceRef") == after_id)
-    task = etree.SubElement(process, f"{{{BPMN}}}userTask", id=new_id, name=name)
-    flow = etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id=f"f_{new_id}", sourceRef=new_id,
-                            targetRef=outgoing.get("targetRef"))
+    # Flow nodes and flows may interleave in a process, so appending keeps the XSD's order.
+    etree.SubElement(process, f"{{{BPMN}}}userTask", id=new_id, name=name)
+    etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id=f"f_{new_id}", sourceRef=new_id,
+                     targetRef=outgoing.get("targetRef"))
     outgoing.set("targetRef", new_id)
-    lane = next(l for l in process.iter(f"{{{BPMN}}}lane") if l.get("name") == lane_name)
+    lane = next(x for x in process.iter(f"{{{BPMN}}}lane") if x.get("name") == lane_name)
     etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = new_id
-    # keep the element order the XSD wants: flow nodes and flows may interleave, so append is fine
-    del task, flow
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 

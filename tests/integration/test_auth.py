@@ -19,7 +19,8 @@ def test_a_user_trades_password_for_a_token_and_uses_it(demo, client):
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {response.json['token']}"})
     assert me.status_code == 200
     assert me.json["user"]["username"] == "nyb_clerk"
-    assert me.json["roles"] == [{"role": "clerk", "role_name": "经办人", "org": {"code": "SFZ-NYB", "name": "农业农村办"}}]
+    assert me.json["roles"] == [
+        {"role": "clerk", "role_name": "经办人", "org": {"code": "SFZ-NYB", "name": "农业农村办"}}]
     assert me.json["csrf_token"] is None
 
 

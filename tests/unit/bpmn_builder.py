@@ -129,7 +129,7 @@ class Bpmn:
 
     def chain(self, *node_ids: str) -> "Bpmn":
         """Flows from each node to the next."""
-        for a, b in zip(node_ids, node_ids[1:]):
+        for a, b in zip(node_ids, node_ids[1:], strict=False):
             self.flow(a, b)
         return self
 

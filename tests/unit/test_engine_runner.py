@@ -402,7 +402,8 @@ def test_a_service_error_is_not_caught_by_a_boundary_on_a_parallel_task():
            .user_task("fix").user_task("after").end("end").end("end_err")
            .error("err", "over_budget").error_boundary("catch_sign", "sign", "err")
            .chain("start", "apply", "split").flow("split", "sign").flow("split", "reserve")
-           .flow("sign", "join").flow("reserve", "join").chain("join", "after", "end").chain("catch_sign", "fix", "end_err"))
+           .flow("sign", "join").flow("reserve", "join").chain("join", "after", "end")
+           .chain("catch_sign", "fix", "end_err"))
     op = Recorder(error=ServiceError("over_budget", "超出年度预算"))
     run = Engine({"ledger.reserve": op}).start(bundle_of(doc), instance_key="k", data={})
     with pytest.raises(EngineError) as info:

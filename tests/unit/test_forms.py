@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from app.processes.forms import check_form_schema, coerce_form_strings, normalize_form_data, validate_form_data
+from app.processes.forms import (
+    check_form_schema,
+    coerce_form_strings,
+    normalize_form_data,
+    validate_form_data,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

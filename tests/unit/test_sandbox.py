@@ -208,7 +208,7 @@ def test_a_loop_over_more_items_than_the_budget_is_stopped(env):
 
 
 def test_each_evaluation_gets_a_fresh_budget(env):
-    half = "sum(x for x in range(%d))" % (MAX_ITERATIONS // 2 + 1)
+    half = f"sum(x for x in range({MAX_ITERATIONS // 2 + 1}))"
     for _ in range(3):
         assert env.evaluate(half, {}) > 0
 

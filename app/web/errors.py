@@ -1,0 +1,65 @@
+"""Error pages in the layout. Use-case refusals keep their message; /api/ keeps its JSON errors."""
+from flask import request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.approvals.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
+from app.web import bp
+from app.web.render import page
+
+TITLES = {400: "请求有误", 403: "没有权限", 404: "找不到", 405: "不支持的操作", 409: "状态已变化",
+          422: "流程无法继续", 429: "请稍后再试"}
+DEFAULT_MESSAGES = {400: "请求有误，请返回后重试", 403: "你没有权限进行此操作",
+                    404: "页面不存在，或你无权查看", 405: "不支持此请求方法",
+                    409: "数据已被他人修改，请刷新后重试"}
+
+
+def error_page(status: int, message: str | None = None):
+    return page("error.html", status, status_code=status, title=TITLES.get(status, "出错了"),
+                message=message or DEFAULT_MESSAGES.get(status, "出错了，请稍后再试"))
+
+
+@bp.errorhandler(NotFound)
+def not_found(error):
+    return error_page(404, error.message)
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(error):
+    return error_page(403, error.message)
+
+
+@bp.errorhandler(Conflict)
+def conflict(error):
+    return error_page(409, error.message)
+
+
+@bp.errorhandler(StepFailed)
+def step_failed(error):
+    return error_page(422, f"{error.message}。请联系流程管理员。")
+
+
+@bp.errorhandler(InvalidInput)
+def invalid_input(error):
+    """Only for views without a form to re-render; form views catch InvalidInput themselves."""
+    return error_page(400, error.message)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(_error):
+    return error_page(400, "页面已过期或请求来源无效，请刷新页面后重试")
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    return error_page(error.code or 500, DEFAULT_MESSAGES.get(error.code))
+
+
+@bp.app_errorhandler(404)
+def unknown_address(error):
+    """An address no view matches. Under /api/ the API's own handler answers, exactly as without us."""
+    if request.path.startswith("/api/"):
+        from app.api import api
+
+        return api.handle_http_exception(error)
+    return error_page(404, "页面不存在")

@@ -1,0 +1,99 @@
+"""GET /: the inbox, three tabs (待办 todo, 已办 done, 我发起的 started) with filters and pages."""
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask import request, url_for
+
+from app.auth.request import load_user
+from app.extensions import db
+from app.inbox import queries
+from app.inbox.present import inbox_items
+from app.models import InstanceStatus
+from app.processes.definitions import latest_definitions
+from app.web import bp
+from app.web.filters import STATUS_NAMES
+from app.web.render import page
+
+TABS = [("todo", "待办"), ("done", "已办"), ("started", "我发起的")]
+SORTS = [
+    ("-created_at", "最新在前"),
+    ("created_at", "最早在前"),
+    ("-amount", "金额从高到低"),
+    ("amount", "金额从低到高"),
+    ("due_at", "期限最近在前"),
+    ("-updated_at", "最近更新"),
+]
+FILTER_KEYS = ("process", "status", "date_from", "date_to", "amount_min", "amount_max", "q", "sort",
+               "per_page")
+MAX_PAGE = 100000
+
+
+def _date(args, key, errors) -> date | None:
+    raw = (args.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[key] = "日期格式应为 2026-01-31"
+        return None
+
+
+def _amount(args, key, errors) -> Decimal | None:
+    raw = (args.get(key) or "").strip().replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        errors[key] = "金额须为不小于 0 的数"
+        return None
+    return value
+
+
+def _int(args, key, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(args.get(key, default)), low), high)
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_filter(args) -> tuple[queries.InboxFilter, dict[str, str]]:
+    """Query string -> InboxFilter; a value that does not parse is dropped and reported, not a 500."""
+    errors: dict[str, str] = {}
+    status = args.get("status") or None
+    if status and status not in {s.value for s in InstanceStatus}:
+        errors["status"], status = "没有这个状态", None
+    sort = args.get("sort") if args.get("sort") in {s for s, _ in SORTS} else "-created_at"
+    f = queries.InboxFilter(
+        process=(args.get("process") or "").strip()[:64] or None, status=status,
+        date_from=_date(args, "date_from", errors), date_to=_date(args, "date_to", errors),
+        amount_min=_amount(args, "amount_min", errors), amount_max=_amount(args, "amount_max", errors),
+        text=(args.get("q") or "").strip()[:100] or None, sort=sort,
+        page=_int(args, "page", 1, 1, MAX_PAGE), per_page=_int(args, "per_page", 20, 1, 100),
+    )
+    return f, errors
+
+
+def _page_url(view: str, number: int) -> str:
+    kept = {k: request.args[k] for k in FILTER_KEYS if request.args.get(k)}
+    return url_for("web.inbox", view=view, page=number, **kept)
+
+
+@bp.get("/")
+def inbox():
+    user = load_user()
+    view = request.args.get("view") if request.args.get("view") in queries.VIEWS else "todo"
+    f, errors = parse_filter(request.args)
+    result = getattr(queries, view)(db.session, user, f)
+    pages = max(1, -(-result.total // f.per_page))
+    return page(
+        "inbox.html", view=view, tabs=TABS, items=inbox_items(db.session, view, result), total=result.total,
+        page_number=f.page, pages=pages, filter_errors=errors, args=request.args,
+        processes=latest_definitions(db.session), statuses=list(STATUS_NAMES.items()), sorts=SORTS,
+        prev_url=_page_url(view, f.page - 1) if f.page > 1 else None,
+        next_url=_page_url(view, f.page + 1) if f.page < pages else None,
+        filtered=any(request.args.get(k) for k in FILTER_KEYS if k not in ("sort", "per_page")),
+    )
