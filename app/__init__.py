@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app import api, cli, web
     from app.api import errors as api_errors  # noqa: F401 - imported for its handlers
     from app.engine import Engine
-    from app.extensions import csrf, db, migrate
+    from app.extensions import csrf, db, end_session, migrate
     from app.models.types import render_for_migration
     from app.processes.definitions import DefinitionCatalog
     from app.processes.operators import OperatorRegistry, default_operators
@@ -46,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json = JSONProvider(app)
 
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's own teardown (teardowns run last-registered first).
+    app.teardown_appcontext(lambda exc: end_session(failed=exc is not None))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True,
                      render_item=render_for_migration)
     csrf.init_app(app)

@@ -61,7 +61,8 @@ def _open_task(session: Session, instance: ProcessInstance, deployed: Deployed, 
         # Back on the applicant's desk (a return, a resubmission): it is theirs, not the role's.
         task.assignee_id, task.scope_org_id, candidates = instance.initiator_id, instance.org_id, ()
     else:
-        found = resolve_candidates(session, role, instance.org_id) if role else None
+        with session.no_autoflush:  # a read: flushing half a step here would cost extra statements
+            found = resolve_candidates(session, role, instance.org_id) if role else None
         candidates = found.user_ids if found else ()
         task.scope_org_id = found.scope_org_id if found else None
         if len(candidates) == 1:

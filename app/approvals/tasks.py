@@ -34,24 +34,27 @@ class Locked:
 
 
 def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
-    """Lock the task's instance (SELECT ... FOR UPDATE), then read the task as it is now."""
+    """Lock the task and its instance (SELECT ... FOR UPDATE) and read both as they are now.
+
+    Both rows are locked, not only the instance's: after waiting for a lock PostgreSQL re-reads only
+    the locked rows, so a task completed meanwhile is seen as completed. Every write to an instance's
+    tasks holds its instance lock.
+    """
+    is_candidate = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)
     query = (
-        select(ProcessInstance)
-        .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+        select(ProcessInstance, HumanTask, is_candidate)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id)
         .with_for_update()
-        # The row may already sit in the session's identity map: take what the lock just read.
+        # The rows may already sit in the session's identity map: take what the lock just read.
         .execution_options(populate_existing=True)
     )
     if with_state:
         query = query.options(undefer(ProcessInstance.state))
-    instance = session.scalar(query)
-    if instance is None:
+    row = session.execute(query).one_or_none()
+    if row is None:
         raise NotFound("任务不存在")
-    is_candidate = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)
-    task, candidate = session.execute(
-        select(HumanTask, is_candidate).where(HumanTask.id == task_id)
-        .execution_options(populate_existing=True)
-    ).one()
+    instance, task, candidate = row
     return Locked(instance, task, bool(candidate))
 
 

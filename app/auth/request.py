@@ -1,10 +1,14 @@
 """Who is making this request: a bearer token (API) or a login session (pages, and the API from them)."""
 from flask import request, session
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.auth.tokens import user_for_token
 from app.extensions import db
-from app.models import User
+from app.models import RoleGrant, User
+
+# The acting user's grants decide what they see and may do: load them with the user, in one go.
+WITH_GRANTS = selectinload(User.grants).joinedload(RoleGrant.org)
 
 
 def bearer_token() -> str | None:
@@ -24,7 +28,7 @@ def load_user() -> User | None:
     if (token := bearer_token()) is not None:
         user, method = user_for_token(db.session, token, clock.now()), "bearer"
     elif (user_id := session.get("user_id")) is not None:
-        found = db.session.get(User, user_id)
+        found = db.session.get(User, user_id, options=[WITH_GRANTS])
         if found is not None and found.active:
             user, method = found, "session"
     request.township_user, request.township_auth = user, method

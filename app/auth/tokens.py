@@ -4,9 +4,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from app.models import ApiToken, User
+from app.models import ApiToken, RoleGrant, User
 
 
 def _digest(raw: str) -> str:
@@ -24,7 +24,8 @@ def issue_token(session: Session, user: User, now: datetime, ttl: timedelta) -> 
 
 def user_for_token(session: Session, raw: str, now: datetime) -> User | None:
     return session.scalar(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        select(User).options(selectinload(User.grants).joinedload(RoleGrant.org))
+        .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_sha256 == _digest(raw), ApiToken.expires_at > now, User.active.is_(True))
     )
 

@@ -98,6 +98,34 @@ def _error_catcher(task, event):
     return None
 
 
+def _earlier_occurrence(task):
+    """The first completed pass of the same user task on the path to `task`, if it is looping."""
+    if " [child]" in task.task_spec.name:  # a multi-instance item repeats by design
+        return None
+    found, current = None, task.parent
+    while current is not None:
+        if current.task_spec is task.task_spec and current.state == TaskState.COMPLETED:
+            found = current
+        current = current.parent
+    return found
+
+
+def _is_below(task, ancestor) -> bool:
+    current = task.parent
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False
+
+
+def _purge_stale_waiting(workflow) -> None:
+    """A reset leaves removed timer tasks in the event manager; the next step would crash (§7, §9 #7)."""
+    live = {t.id for t in workflow.get_tasks(state=TaskState.ANY_MASK)}
+    for task_id in [i for i in workflow.event_manager.tasks if i not in live]:
+        workflow.event_manager.tasks.pop(task_id)
+
+
 class Engine:
     """Holds what every run shares: the sandbox, the operator registry and the serializer."""
 
@@ -146,6 +174,36 @@ class Run:
         """
         self._guarded(self.workflow.refresh_timers)
         self._guarded(self.workflow.do_engine_steps)
+        self._collapse_loops()
+
+    # -- keeping loops from growing ----------------------------------------------------------------
+
+    def _collapse_loops(self) -> None:
+        """Rewind a user task met again in a loop to its first occurrence, carrying the data along.
+
+        SpiffWorkflow keeps every pass of a loop in the task tree, and every load, save and step walks
+        the whole tree: a request sent back and forth 200 times got 20x slower. Our history is in our
+        own tables, so the engine only needs the live path. Only done when nothing else is under way
+        below the first occurrence (a parallel branch, a subprocess), which a rewind would remove.
+        """
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            first = _earlier_occurrence(task)
+            if first is None or not self._alone_below(first, task):
+                continue
+            data = dict(task.data)
+            self.workflow.reset_from_task_id(first.id)
+            _purge_stale_waiting(self.workflow)
+            # Set after the reset: the reset's own data argument lets the parent's values win (§7).
+            self.workflow.get_task_from_id(first.id).data = data
+
+    def _alone_below(self, first, task) -> bool:
+        live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        for other in self.workflow.get_tasks(state=live):
+            if other is task or other.parent is task.parent:  # the task and its own boundary events
+                continue
+            if other.workflow is not task.workflow or _is_below(other, first):
+                return False
+        return True
 
     def complete(self, spiff_id: str, data: dict) -> None:
         """Complete a READY user task with `data` and advance. Refuses any other task (§9 #12)."""

@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.inbox.visibility import visible_instances
-from app.models import HumanTask, ProcessInstance, TaskCandidate, TaskState, User
+from app.models import HumanTask, Org, ProcessDefinition, ProcessInstance, TaskCandidate, TaskState, User
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates typed by users are China dates
 VIEWS = ("todo", "done", "started")
@@ -69,21 +69,36 @@ def _order(query: Select, f: InboxFilter, columns: dict) -> Select:
     return query.order_by(ordered.nulls_last(), id_column.desc())
 
 
-def _page(session: Session, query: Select, f: InboxFilter, *, unique: bool = False) -> Page:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    result = session.scalars(query.limit(f.per_page).offset((f.page - 1) * f.per_page))
-    items = list(result.unique() if unique else result)
-    return Page(items, total or 0, f.page, f.per_page)
+def _page(session: Session, query: Select, f: InboxFilter) -> Page:
+    """One page and the total in one statement (a window count); a second only past the last page."""
+    rows = session.execute(
+        query.add_columns(func.count().over().label("total")).limit(f.per_page).offset((f.page - 1) * f.per_page)
+    ).all()
+    if rows:
+        return Page([row[0] for row in rows], rows[0].total, f.page, f.per_page)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if f.page > 1 else 0
+    return Page([], total or 0, f.page, f.per_page)
 
 
-def _task_query() -> Select:
+# Lists show names, not whole rows: no password hashes, no BPMN, no saved state.
+def _user_columns(relationship):
+    return joinedload(relationship).load_only(User.id, User.username, User.display_name)
+
+
+INSTANCE_SUMMARY = (
+    joinedload(ProcessInstance.org).load_only(Org.id, Org.code, Org.name),
+    joinedload(ProcessInstance.definition).load_only(ProcessDefinition.id, ProcessDefinition.name,
+                                                     ProcessDefinition.version),
+    _user_columns(ProcessInstance.initiator),
+)
+
+
+def _task_query(*, completed: bool) -> Select:
+    people = [_user_columns(HumanTask.assignee)] + ([_user_columns(HumanTask.completed_by)] if completed else [])
     return (
         select(HumanTask)
         .join(HumanTask.instance)
-        .options(contains_eager(HumanTask.instance).options(joinedload(ProcessInstance.org),
-                                                            joinedload(ProcessInstance.definition),
-                                                            joinedload(ProcessInstance.initiator)),
-                 joinedload(HumanTask.assignee), joinedload(HumanTask.completed_by))
+        .options(contains_eager(HumanTask.instance).options(*INSTANCE_SUMMARY), *people)
     )
 
 
@@ -102,21 +117,20 @@ def may_act_on(user_id: int):
 
 
 def todo(session: Session, user: User, f: InboxFilter) -> Page:
-    query = _task_query().where(HumanTask.state == TaskState.READY, may_act_on(user.id))
+    query = _task_query(completed=False).where(HumanTask.state == TaskState.READY, may_act_on(user.id))
     query = _instance_filters(query, f, HumanTask.created_at)
     return _page(session, _order(query, f, _task_columns(HumanTask.created_at)), f)
 
 
 def done(session: Session, user: User, f: InboxFilter) -> Page:
-    query = _task_query().where(HumanTask.completed_by_id == user.id, HumanTask.state == TaskState.COMPLETED)
+    query = _task_query(completed=True).where(HumanTask.completed_by_id == user.id,
+                                              HumanTask.state == TaskState.COMPLETED)
     query = _instance_filters(query, f, HumanTask.completed_at)
     return _page(session, _order(query, f, _task_columns(HumanTask.completed_at)), f)
 
 
 def _instance_page(session: Session, condition, f: InboxFilter) -> Page:
-    query = (select(ProcessInstance).where(condition)
-             .options(joinedload(ProcessInstance.org), joinedload(ProcessInstance.initiator),
-                      joinedload(ProcessInstance.definition)))
+    query = select(ProcessInstance).where(condition).options(*INSTANCE_SUMMARY)
     query = _instance_filters(query, f, ProcessInstance.created_at)
     columns = {"created_at": ProcessInstance.created_at, "updated_at": ProcessInstance.updated_at,
                "amount": ProcessInstance.amount, "due_at": ProcessInstance.updated_at, "id": ProcessInstance.id}
@@ -137,7 +151,7 @@ def open_tasks_of(session: Session, instance_ids: list[int]) -> dict[int, list[H
     if not instance_ids:
         return {}
     rows = session.scalars(
-        select(HumanTask).options(joinedload(HumanTask.assignee))
+        select(HumanTask).options(_user_columns(HumanTask.assignee))
         .where(HumanTask.instance_id.in_(instance_ids), HumanTask.state == TaskState.READY)
         .order_by(HumanTask.id)
     )

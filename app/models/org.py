@@ -112,7 +112,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     grants: Mapped[list["RoleGrant"]] = relationship(
-        back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="RoleGrant.id"
+        # Loaded with the acting user (app.auth.request); other users shown in lists never need them.
+        back_populates="user", cascade="all, delete-orphan", order_by="RoleGrant.id"
     )
 
 

@@ -30,6 +30,13 @@ class HumanTask(Base):
         Index("ix_human_task_assignee_state", "assignee_id", "state"),
         Index("ix_human_task_completed_by", "completed_by_id", "completed_at"),
         Index(
+            "uq_human_task_ready_spiff_task_id",
+            "spiff_task_id",
+            unique=True,
+            postgresql_where=text("state = 'ready'"),
+            sqlite_where=text("state = 'ready'"),
+        ),
+        Index(
             "ix_human_task_due_ready",
             "due_at",
             postgresql_where=text("state = 'ready'"),
@@ -39,7 +46,9 @@ class HumanTask(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id"))
-    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Not unique: a loop is rewound to its first pass (app/engine/runner.py), so later passes reuse the
+    # engine's task id; only one READY row per engine task (partial unique index below).
+    spiff_task_id: Mapped[str] = mapped_column(String(36), index=True)
     # The process the task belongs to (a called one for tasks inside a call activity) and its element id:
     # together they name the form, forms/<bpmn_process_id>/<bpmn_id>.json of the instance's version.
     bpmn_process_id: Mapped[str] = mapped_column(String(64))
