@@ -86,5 +86,9 @@ def config_from_env() -> dict:
             "security": [{"bearerAuth": []}, {"cookieAuth": []}],
         },
         SPEC_CACHE_SIZE=256,
+        # Attachments: content-addressed files under this directory; size cap per file.
+        ATTACHMENT_DIR=Path(env("ATTACHMENT_DIR", ROOT / "instance" / "attachments")),
+        MAX_ATTACHMENT_BYTES=int(env("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
+        URGE_INTERVAL=timedelta(minutes=int(env("URGE_INTERVAL_MINUTES", 30))),
         EXTRA_OPERATORS={},  # name -> callable, added to the registry (tests, plug-ins)
     )

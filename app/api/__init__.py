@@ -82,8 +82,8 @@ api = Api()
 
 
 def init_app(app) -> None:
-    from app.api import auth, definitions, instances, tasks
+    from app.api import attachments, auth, copies, definitions, instances, notifications, operations, proxies, tasks
 
     api.init_app(app)
-    for module in (auth, definitions, instances, tasks):
+    for module in (auth, definitions, instances, tasks, operations, attachments, copies, notifications, proxies):
         api.register_blueprint(module.bp)

@@ -108,16 +108,20 @@ def _task_columns(when) -> dict:
 
 
 def may_act_on(user_id: int):
-    """SQL: the task is the user's, or unclaimed with the user among its candidates."""
-    return or_(
-        HumanTask.assignee_id == user_id,
-        and_(HumanTask.assignee_id.is_(None),
-             exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)),
+    """SQL: a READY task not waiting for sub-tasks that is the user's, or unclaimed with the user a candidate."""
+    return and_(
+        HumanTask.state == TaskState.READY,
+        HumanTask.waiting_for.is_(None),
+        or_(
+            HumanTask.assignee_id == user_id,
+            and_(HumanTask.assignee_id.is_(None),
+                 exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)),
+        ),
     )
 
 
 def todo(session: Session, user: User, f: InboxFilter) -> Page:
-    query = _task_query(completed=False).where(HumanTask.state == TaskState.READY, may_act_on(user.id))
+    query = _task_query(completed=False).where(may_act_on(user.id))
     query = _instance_filters(query, f, HumanTask.created_at)
     return _page(session, _order(query, f, _task_columns(HumanTask.created_at)), f)
 

@@ -24,6 +24,20 @@ class EventType(StrEnum):
     TASK_CANCELLED = "task_cancelled"
     SERVICE_CALLED = "service_called"
     SERVICE_FAILED = "service_failed"  # a service error caught by a boundary error event
+    TASK_RETURNED = "task_returned"  # 退回: data {to_bpmn_id, to_name, comment}
+    TASK_TRANSFERRED = "task_transferred"  # 转办: data {to, comment}
+    TASK_DELEGATED = "task_delegated"  # 委派: data {to, comment}
+    DELEGATE_ANSWERED = "delegate_answered"  # the delegate's opinion, back to whoever delegated
+    SIGNER_ADDED = "signer_added"  # 加签: data {position, mode, signers}
+    SIGNER_REMOVED = "signer_removed"  # 减签
+    STEP_DECIDED = "step_decided"  # a multi-approver step's outcome: data {decision, by}
+    CC_SENT = "cc_sent"  # 抄送: data {to, comment}
+    INSTANCE_WITHDRAWN = "instance_withdrawn"  # 撤回 by the applicant
+    APPROVAL_WITHDRAWN = "approval_withdrawn"  # an approver took back their approval
+    INSTANCE_URGED = "instance_urged"  # 催办
+    COMMENT_ADDED = "comment_added"
+    ATTACHMENT_ADDED = "attachment_added"  # data {attachment_id, filename, sha256, size}
+    TASK_FALLBACK = "task_fallback"  # empty approver: data {reason, role}
 
 
 class InstanceEvent(Base):
