@@ -58,6 +58,10 @@ class ProcessModel:
     start_event: Node | None
     application_task_id: str | None  # the user task the start event leads to (申请)
     end_events: dict[str, Node]
+    # Multi-approver steps: a user task drawn with the multi-instance marker and no data to loop over.
+    # Task id -> "all" (会签) | "any" (或签, property multi=any) | "sequential" (依次, the sequential marker).
+    multi_steps: dict[str, str] = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)  # the process's own spiffworkflow properties
 
     @property
     def end_outcomes(self) -> dict[str, str]:
@@ -138,6 +142,32 @@ def _application_task(process) -> str | None:
     return None
 
 
+def approver_loops(process) -> list:
+    """Multi-instance markers that declare a multi-approver step rather than a loop over task data.
+
+    The people come from the lane, so such a marker has no loopDataInputRef and no loopCardinality.
+    The app runs these steps itself (one engine task, one sub-task per approver).
+    """
+    loops = []
+    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+        loop = task.find("bpmn:multiInstanceLoopCharacteristics", NS)
+        if loop is not None and loop.find("bpmn:loopDataInputRef", NS) is None \
+                and loop.find("bpmn:loopCardinality", NS) is None:
+            loops.append(loop)
+    return loops
+
+
+def _multi_steps(process, lanes) -> dict[str, str]:
+    steps = {}
+    for loop in approver_loops(process):
+        task = loop.getparent()
+        if loop.get("isSequential") == "true":
+            steps[task.get("id")] = "sequential"
+        else:
+            steps[task.get("id")] = _properties(task).get("multi", "all")
+    return steps
+
+
 def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
     """Describe the single executable process in this file, or raise InvalidBpmn."""
     root = tree.getroot()
@@ -167,4 +197,6 @@ def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
         start_event=next((_node(el, lanes) for el in process.findall("bpmn:startEvent", NS)), None),
         application_task_id=_application_task(process),
         end_events={n.id: n for n in nodes if n.kind == "endEvent"},
+        multi_steps=_multi_steps(process, lanes),
+        properties=_properties(process),
     )

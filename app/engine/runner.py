@@ -218,6 +218,35 @@ class Run:
         """End the whole workflow: open tasks and timers are cancelled."""
         self.workflow.cancel()
 
+    def reset_to(self, spiff_id: str, data: dict) -> list[str]:
+        """Make an earlier, completed user task READY again with `data` (退回, 撤回); return what was removed.
+
+        Everything after it is removed, timers included: SpiffWorkflow leaves the removed timers in its
+        event manager, and the next step would crash on them (§7), so they are purged here. The task's
+        own boundary timers start again from now.
+        """
+        task = self._task(spiff_id)
+        if task.state != TaskState.COMPLETED or not task.task_spec.manual:
+            raise EngineError(f"任务 {task.task_spec.bpmn_id} 尚未办理，不能退回到此",
+                              element_id=task.task_spec.bpmn_id)
+        removed = self.workflow.reset_from_task_id(task.id)
+        _purge_stale_waiting(self.workflow)
+        # Set after the reset: the reset's own data argument lets the parent's values win (§7).
+        self._task(spiff_id).data = dict(data)
+        return [str(t.id) for t in removed]
+
+    def path_behind(self, spiff_id: str) -> list[tuple[str, str, str]]:
+        """The completed user tasks on the way to this task, nearest first: (spiff id, process id, bpmn id).
+
+        The steps a return can go back to: the path that led here, not other branches.
+        """
+        found, current = [], self._task(spiff_id).parent
+        while current is not None:
+            if current.task_spec.manual and current.state == TaskState.COMPLETED:
+                found.append((str(current.id), current.workflow.spec.name, current.task_spec.bpmn_id))
+            current = current.parent
+        return found
+
     def _guarded(self, step: Callable[[], object]) -> None:
         token = _current_run.set(self)
         try:

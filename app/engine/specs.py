@@ -3,6 +3,7 @@
 Parsing costs 1-6 ms (spiffworkflow.md §1) and restoring an embedded spec is most of a load (§6), so
 a deployed version is parsed once per process and every instance on it shares the spec objects.
 """
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -14,8 +15,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from app.engine.errors import BpmnProblem, InvalidBpmn
-from app.engine.model import ProcessModel, read_process_model
-from app.engine.xmlsafe import load_bpmn_xml
+from app.engine.model import ProcessModel, approver_loops, read_process_model
+from app.engine.xmlsafe import BPMN_NS, load_bpmn_xml
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,18 @@ def _problem_from(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTr
                        int(line) if line else None)
 
 
+def _for_engine(tree: etree._ElementTree) -> etree._ElementTree:
+    """The tree SpiffWorkflow runs: multi-approver markers removed (the app runs those steps itself)."""
+    loops = [loop for process in tree.getroot().findall(f"{{{BPMN_NS}}}process") for loop in approver_loops(process)]
+    if not loops:
+        return tree
+    tree = copy.deepcopy(tree)
+    for process in tree.getroot().findall(f"{{{BPMN_NS}}}process"):
+        for loop in approver_loops(process):
+            loop.getparent().remove(loop)
+    return tree
+
+
 def read_model(source: BpmnSource, max_bytes: int | None = None) -> ProcessModel:
     """What is in one file, without building a spec (it may call processes not at hand)."""
     tree = load_bpmn_xml(source.data, source.filename, *([max_bytes] if max_bytes else []))
@@ -80,7 +93,7 @@ def parse_bundle(main: BpmnSource, called: list[BpmnSource] = (), max_bytes: int
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         for name, tree in trees.items():
-            parser.add_bpmn_xml(tree, filename=name)
+            parser.add_bpmn_xml(_for_engine(tree), filename=name)
         spec = parser.get_spec(main_id)
         subprocess_specs = parser.get_subprocess_specs(main_id)
     except (ValidationException, SpiffWorkflowException) as exc:

@@ -232,3 +232,15 @@ def test_every_problem_in_a_file_is_reported_together():
     problems = lint(doc, forms={})
     assert {p.element_id for p in problems} >= {"lane_acc", "apply", "loose", "todo", "svc"}
     assert all(p.file == "demo.bpmn" for p in problems)
+
+
+def test_a_cc_step_naming_an_unknown_role_is_refused_at_deploy():
+    doc = (approval().service_task("copy", "cc.send", {"roles": "'finance_head,mayor'"}, name="抄送")
+           .flow("review", "copy"))
+    problem = the_finding(lint(doc, operators={"cc.send": object()}), "copy")
+    assert "mayor" in problem.message and problem.element_name == "抄送"
+
+
+def test_a_cc_step_with_known_roles_passes():
+    doc = approval().service_task("copy", "cc.send", {"roles": "'finance_head,镇长'"}).flow("review", "copy")
+    assert [p for p in lint(doc, operators={"cc.send": object()}) if p.element_id == "copy"] == []
