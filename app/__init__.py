@@ -32,6 +32,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def create_app(config: dict | None = None) -> Flask:
     from app import api, cli, web
     from app.api import errors as api_errors  # noqa: F401 - imported for its handlers
+    from app.approvals.hooks import Hooks
     from app.engine import Engine
     from app.extensions import csrf, db, end_session, migrate
     from app.models.types import render_for_migration
@@ -57,7 +58,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     operators = OperatorRegistry({**default_operators(), **app.config["EXTRA_OPERATORS"]})
     app.extensions["township_runtime"] = Runtime(
-        engine=Engine(operators), catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators
+        engine=Engine(operators), catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators,
+        hooks=Hooks(),
     )
     api.init_app(app)
     web.init_app(app)

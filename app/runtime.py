@@ -6,6 +6,7 @@ from flask import current_app
 
 from app import clock
 from app.approvals.deps import Deps
+from app.approvals.hooks import Hooks
 from app.engine import Engine
 from app.extensions import db
 from app.processes.definitions import DefinitionCatalog
@@ -17,6 +18,7 @@ class Runtime:
     engine: Engine
     catalog: DefinitionCatalog
     operators: OperatorRegistry
+    hooks: Hooks
 
 
 def runtime() -> Runtime:
@@ -26,4 +28,4 @@ def runtime() -> Runtime:
 def deps(now: datetime | None = None) -> Deps:
     """Dependencies for one use case, with the clock read once for the whole action."""
     rt = runtime()
-    return Deps(db.session, rt.engine, rt.catalog, rt.operators, now or clock.now())
+    return Deps(db.session, rt.engine, rt.catalog, rt.operators, now or clock.now(), rt.hooks)

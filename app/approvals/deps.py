@@ -3,11 +3,12 @@
 Entry points (API, pages, CLI, jobs) build one per action; use cases never reach for globals.
 """
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.approvals.hooks import Hooks
 from app.engine import Engine
 from app.processes.definitions import DefinitionCatalog
 from app.processes.operators import OperatorRegistry
@@ -20,6 +21,7 @@ class Deps:
     catalog: DefinitionCatalog
     operators: OperatorRegistry
     now: datetime
+    hooks: Hooks = field(default_factory=Hooks)
 
 
 @contextmanager

@@ -13,11 +13,12 @@ from app.models import (
     InstanceStatus,
     ProcessInstance,
     TaskCandidate,
+    TaskKind,
     TaskState,
     User,
 )
 from app.processes.definitions import DefinitionCatalog
-from app.processes.forms import RESERVED_FIELDS
+from app.processes.forms import RESERVED_FIELDS, hidden_fields
 
 
 def _visible_instance(session: Session, user: User, instance_id: int, *, with_state: bool = False):
@@ -44,9 +45,11 @@ def instance_detail(session: Session, user: User, instance_id: int) -> dict:
             "history": [event_dict(e) for e in events]}
 
 
-def _shown_data(data: dict) -> dict:
-    """Process data without engine bookkeeping and the previous step's decision and comment."""
-    return {k: v for k, v in data.items() if not k.startswith(("spiff__", "_")) and k not in RESERVED_FIELDS}
+def _shown_data(data: dict, hidden: set[str] = frozenset()) -> dict:
+    """Process data without engine bookkeeping, the previous step's decision and comment, and what this
+    step's form hides from its viewers."""
+    return {k: v for k, v in data.items()
+            if not k.startswith(("spiff__", "_")) and k not in RESERVED_FIELDS and k not in hidden}
 
 
 def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, user: User, task_id: int) -> dict:
@@ -58,6 +61,9 @@ def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, us
     if row is None:
         raise NotFound("任务不存在")
     task, is_candidate = row
+    # A proxy stands in for the assignee (代理): the candidate row names whom they act for.
+    acting_for = session.scalar(select(TaskCandidate.on_behalf_of_id).where(
+        TaskCandidate.task_id == task.id, TaskCandidate.user_id == user.id)) if is_candidate else None
     related = is_candidate or user.id in (task.assignee_id, task.completed_by_id)
     if not related and not can_see_instance(session, user, task.instance_id):
         raise NotFound("任务不存在")
@@ -65,22 +71,43 @@ def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, us
         undefer(ProcessInstance.state), joinedload(ProcessInstance.org), joinedload(ProcessInstance.initiator),
         joinedload(ProcessInstance.definition)).where(ProcessInstance.id == task.instance_id))
     deployed = catalog.get(session, instance.definition_id, instance.called_definition_ids)
+    step = task if task.parent_id is None else session.get(HumanTask, task.parent_id)
     try:
-        data = engine.load(deployed.bundle, instance.state, instance_key=str(instance.id)).task_data(task.spiff_task_id)
+        run = engine.load(deployed.bundle, instance.state, instance_key=str(instance.id))
+        data = run.task_data(step.spiff_task_id)
     except EngineError:
         data = {}
-    open_ = task.state == TaskState.READY and instance.status == InstanceStatus.RUNNING
+    open_ = task.state == TaskState.READY and instance.status == InstanceStatus.RUNNING and not task.waiting_for
+    mine = task.assignee_id == user.id or (is_candidate and task.assignee_id in (None, acting_for))
     model = deployed.bundle.model
+    application = task.bpmn_process_id == deployed.process_id and task.bpmn_id == model.application_task_id
+    form = deployed.form(task.bpmn_process_id, task.bpmn_id) if task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) \
+        else {"type": "object", "properties": {}}
+    plain_step = task.kind == TaskKind.STEP and not task.multi and not application
     return {
         **task_brief(task),
         "instance": instance_summary(instance),
-        "can_act": open_ and (task.assignee_id == user.id or (task.assignee_id is None and is_candidate)),
+        "can_act": open_ and mine,
         "can_claim": open_ and task.assignee_id is None and is_candidate,
         "can_unclaim": open_ and task.assignee_id == user.id and is_candidate,
-        "is_application": task.bpmn_process_id == deployed.process_id and task.bpmn_id == model.application_task_id,
-        "form": deployed.form(task.bpmn_process_id, task.bpmn_id),
-        "data": _shown_data(data),
+        "can_return": open_ and mine and task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) and not application,
+        "can_delegate": open_ and mine and plain_step,
+        "can_add_signer": open_ and mine and plain_step,
+        "can_transfer": open_ and mine and task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) and not task.multi,
+        "acting_for": acting_for,
+        "is_application": application,
+        "form": form,
+        "data": _shown_data(data, hidden_fields(form)),
+        "sub_tasks": [task_brief(t) for t in _sub_tasks(session, task)],
     }
+
+
+def _sub_tasks(session: Session, task: HumanTask) -> list[HumanTask]:
+    if task.kind != TaskKind.STEP:
+        return []
+    return list(session.scalars(select(HumanTask).options(joinedload(HumanTask.assignee),
+                                                          joinedload(HumanTask.completed_by))
+                                .where(HumanTask.parent_id == task.id).order_by(HumanTask.seq, HumanTask.id)))
 
 
 def task_form(session: Session, catalog: DefinitionCatalog, task_id: int) -> dict:

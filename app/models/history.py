@@ -36,7 +36,7 @@ class EventType(StrEnum):
     APPROVAL_WITHDRAWN = "approval_withdrawn"  # an approver took back their approval
     INSTANCE_URGED = "instance_urged"  # 催办
     COMMENT_ADDED = "comment_added"
-    ATTACHMENT_ADDED = "attachment_added"  # data {attachment_id, filename, sha256, size}
+    ATTACHMENT_ADDED = "attachment_added"  # data {attachment_id, filename, sha256, size, content_type}
     TASK_FALLBACK = "task_fallback"  # empty approver: data {reason, role}
 
 

@@ -50,6 +50,7 @@ class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     SUBMIT = "submit"  # the applicant's own step (申请/重新提交)
+    RETURN = "return"  # 退回: sent back to an earlier step
 
 
 class HumanTask(Base):
@@ -88,7 +89,7 @@ class HumanTask(Base):
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # who added this sub-task
     # Not unique: a loop is rewound to its first pass (app/engine/runner.py), so later passes reuse the
     # engine's task id; only one READY row per engine task (partial unique index below).
-    spiff_task_id: Mapped[str] = mapped_column(String(36), index=True)
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None for sub-tasks
     # The process the task belongs to (a called one for tasks inside a call activity) and its element id:
     # together they name the form, forms/<bpmn_process_id>/<bpmn_id>.json of the instance's version.
     bpmn_process_id: Mapped[str] = mapped_column(String(64))

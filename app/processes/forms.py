@@ -50,6 +50,9 @@ def check_form_schema(schema) -> list[str]:
             problems.append(f'字段 {name!r} 的 format "money" 只能用于 type "number"')
     if _remote_refs(schema):
         problems.append("表单不能引用外部 $ref（只允许 #/ 开头的内部引用）")
+    hidden = schema.get("x-hidden", [])
+    if not isinstance(hidden, list) or not all(isinstance(h, str) for h in hidden):
+        problems.append('"x-hidden" 须为字段名列表')
     return problems
 
 
@@ -113,12 +116,52 @@ def validate_form_data(schema: dict, data) -> dict[str, list[str]]:
     return errors
 
 
+def hidden_fields(schema: dict) -> set[str]:
+    """Process data this step's viewers must not see (the form's top-level "x-hidden" list)."""
+    hidden = schema.get("x-hidden") or []
+    return {name for name in hidden if isinstance(name, str)}
+
+
+def check_field_permissions(schema: dict, data: dict, current: dict) -> dict[str, list[str]]:
+    """A step may show a field without letting it change: "readOnly" fields keep their current value,
+    hidden fields cannot be written at all. Enforced here, whatever the page did."""
+    errors: dict[str, list[str]] = {}
+    hidden = hidden_fields(schema)
+    for name, prop in (schema.get("properties") or {}).items():
+        if name not in data:
+            continue
+        if name in hidden:
+            errors.setdefault(name, []).append("此环节不能填写该字段")
+        elif isinstance(prop, dict) and prop.get("readOnly") and not _same(data[name], current.get(name)):
+            errors.setdefault(name, []).append("只读字段，此环节不能修改")
+    return errors
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return Decimal(str(a)) == Decimal(str(b))
+    return a == b
+
+
 def normalize_form_data(schema: dict, data: dict) -> dict:
     """Valid data in its stored form: money fields as Decimal with exactly two places."""
     result = dict(data)
     for name, prop in (schema.get("properties") or {}).items():
         if isinstance(prop, dict) and prop.get("format") == "money" and result.get(name) is not None:
             result[name] = Decimal(str(result[name])).quantize(Decimal("0.01"))
+    return result
+
+
+def restore_form_data(schema: dict, data: dict) -> dict:
+    """Form data read back from a JSON column: numbers the schema declares are Decimal again, not text."""
+    result = dict(data)
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get("type") == "number" and isinstance(result.get(name), str):
+            try:
+                result[name] = Decimal(result[name])
+            except InvalidOperation:
+                pass
     return result
 
 

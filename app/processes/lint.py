@@ -3,6 +3,7 @@
 SpiffWorkflow validates structure; these check what only our app knows: lanes name real roles, user
 tasks have forms, operators exist, and every snippet of Python compiles in the sandbox.
 """
+import ast
 from collections.abc import Mapping
 from pathlib import PurePath
 
@@ -18,6 +19,7 @@ from app.models.org import ROLE_NAMES, role_from_label
 from app.processes.forms import check_form_schema
 
 ON_REJECT = {"end", "route"}
+MULTI = {"all", "any", "sequential"}
 OUTCOMES = {"approved", "rejected"}
 
 
@@ -42,6 +44,9 @@ def _lint_user_tasks(model: ProcessModel, forms: Mapping[str, object]) -> list[B
             problems += [_at(model, task, f"表单 {task.id}.json：{p}") for p in check_form_schema(forms[task.id])]
         if task.properties.get("on_reject", "end") not in ON_REJECT:
             problems.append(_at(model, task, "属性 on_reject 只能是 end 或 route"))
+        if task.id in model.multi_steps and model.multi_steps[task.id] not in MULTI:
+            problems.append(_at(model, task, "多人审批的属性 multi 只能是 all（会签）或 any（或签）；"
+                                             "依次审批请用顺序多实例标记"))
     return problems
 
 
@@ -65,6 +70,23 @@ def _lint_code(model: ProcessModel, operators: Mapping) -> list[BpmnProblem]:
     return problems
 
 
+def _lint_cc_roles(model: ProcessModel) -> list[BpmnProblem]:
+    """A 抄送 step (cc.send) names roles in a literal: check them now rather than when a request gets there."""
+    problems = []
+    cc_steps = {node.id for node, operator in model.service_tasks.values() if operator == "cc.send"}
+    for expr in model.expressions:
+        if expr.element.id not in cc_steps or expr.role != "服务参数 roles":
+            continue
+        try:
+            roles = ast.literal_eval(expr.source)
+        except (ValueError, SyntaxError):
+            continue  # computed at run time; checked when it runs
+        unknown = [r for r in str(roles).replace("，", ",").split(",") if r.strip() and role_from_label(r) is None]
+        if unknown:
+            problems.append(_at(model, expr.element, f"抄送角色不存在：{'、'.join(unknown)}"))
+    return problems
+
+
 def lint_process(model: ProcessModel, forms: Mapping[str, object], operators: Mapping) -> list[BpmnProblem]:
     """Return every problem found (empty when the process may be deployed)."""
     problems = []
@@ -79,6 +101,7 @@ def lint_process(model: ProcessModel, forms: Mapping[str, object], operators: Ma
     problems += _lint_lanes(model)
     problems += _lint_user_tasks(model, forms)
     problems += _lint_code(model, operators)
+    problems += _lint_cc_roles(model)
     for end_id, outcome in model.end_outcomes.items():
         if outcome not in OUTCOMES:
             problems.append(_at(model, model.end_events[end_id],

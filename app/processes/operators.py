@@ -47,4 +47,7 @@ def _in_savepoint(fn: Operator) -> Operator:
 
 def default_operators() -> dict[str, Operator]:
     """Operators every deployment has. The budget domain (ledger, controls, bank) registers its own."""
-    return {}
+    # Imported here: the operators are use-case code (they write history), which imports this module.
+    from app.approvals.copies import cc_send
+
+    return {"cc.send": cc_send}

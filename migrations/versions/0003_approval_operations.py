@@ -101,6 +101,8 @@ def upgrade():
         batch_op.add_column(sa.Column('fallback', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('added_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('on_behalf_of_id', sa.Integer(), nullable=True))
+        # Sub-tasks (multi-approver members, signers, delegates) have no engine task of their own.
+        batch_op.alter_column('spiff_task_id', existing_type=sa.String(length=36), nullable=True)
         batch_op.create_index(batch_op.f('ix_human_task_parent_id'), ['parent_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_human_task_parent_id_human_task'), 'human_task', ['parent_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_human_task_added_by_id_app_user'), 'app_user', ['added_by_id'], ['id'])
@@ -118,6 +120,7 @@ def downgrade():
         batch_op.drop_column('on_behalf_of_id')
 
     with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.alter_column('spiff_task_id', existing_type=sa.String(length=36), nullable=False)
         batch_op.drop_constraint(batch_op.f('fk_human_task_on_behalf_of_id_app_user'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_human_task_added_by_id_app_user'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_human_task_parent_id_human_task'), type_='foreignkey')
