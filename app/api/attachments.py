@@ -1,4 +1,104 @@
-"""Attachments and comments on tasks (filled in by the attachments work)."""
+"""Attachments and comments on tasks: upload, list, download, comment.
+
+Downloads are served as attachments, never inline, with the type stored at upload time, `nosniff`
+and a sandboxing CSP, so an uploaded file cannot run in the application's origin. The ETag is the
+content's SHA-256.
+"""
+import unicodedata
+from urllib.parse import quote
+
+from flask import current_app, send_file, url_for
+from flask_smorest.fields import Upload
+from marshmallow import Schema
+
 from app.api import Blueprint
+from app.api.errors import error_response
+from app.api.schemas import AttachmentOut, CommentRequest, EventOut
+from app.approvals.attachments import add_attachment, add_comment, attachment_for, attachments_of
+from app.auth.request import load_user
+from app.extensions import db
+from app.inbox.present import event_dict, user_ref
+from app.models import Attachment
+from app.runtime import deps
+from app.storage import AttachmentStore
+from app.storage.filetypes import extension
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件与意见")
+
+
+class UploadFiles(Schema):
+    file = Upload(required=True, metadata={
+        "description": "附件：PDF、OFD、PNG、JPG、DOCX、XLSX，或 UTF-8 的 TXT/CSV；内容须与扩展名相符"})
+
+
+def attachment_dict(attachment: Attachment) -> dict:
+    return {
+        "id": attachment.id, "instance_id": attachment.instance_id, "task_id": attachment.task_id,
+        "filename": attachment.filename, "content_type": attachment.content_type, "size": attachment.size,
+        "sha256": attachment.sha256, "uploaded_by": user_ref(attachment.uploaded_by),
+        "uploaded_at": attachment.uploaded_at,
+        "url": url_for("attachments.download", attachment_id=attachment.id),
+    }
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback name and the real one as RFC 5987 `filename*` (UTF-8)."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(ch for ch in fallback if ch.isprintable() and ch not in '"\\')
+    if not fallback.rsplit(".", 1)[0].strip(" ._-"):
+        fallback = "attachment" + extension(filename)  # a Chinese name leaves nothing readable in ASCII
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@bp.post("/tasks/<int:task_id>/attachments")
+@bp.arguments(UploadFiles, location="files")
+@bp.response(201, AttachmentOut)
+@bp.errors(400, 401, 404, 409, 413)
+def upload(files, task_id):
+    """上传附件到一个任务（流程进行中的任何环节）。只接收内容与扩展名相符的常用文件；超过大小上限 413。"""
+    upload_ = files["file"]
+    max_bytes = current_app.config["MAX_ATTACHMENT_BYTES"]
+    data = upload_.stream.read(max_bytes + 1)  # one byte over is enough to refuse
+    attachment = add_attachment(deps(), load_user(), task_id, upload_.filename, data,
+                                current_app.config["ATTACHMENT_DIR"], max_bytes=max_bytes)
+    return attachment_dict(attachment)
+
+
+@bp.get("/instances/<int:instance_id>/attachments")
+@bp.response(200, AttachmentOut(many=True))
+@bp.errors(401, 404)
+def list_attachments(instance_id):
+    """一个申请的全部附件，按上传先后。看不到的申请 404。"""
+    return [attachment_dict(a) for a in attachments_of(db.session, load_user(), instance_id)]
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@bp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream",
+             description="附件内容，Content-Type 为上传时识别的类型；ETag 为 SHA-256")
+@bp.errors(401, 404)
+def download(attachment_id):
+    """下载附件（能看到该申请的人才可以，否则 404）。总是作为附件下载，不在浏览器中打开。"""
+    attachment = attachment_for(db.session, load_user(), attachment_id)
+    store = AttachmentStore(current_app.config["ATTACHMENT_DIR"])
+    path = store.path(attachment.sha256)
+    if not path.is_file():
+        current_app.logger.error("attachment %s: file %s is missing", attachment.id, path)
+        return error_response(500, "附件文件缺失，请联系管理员", code="attachment_missing")
+    response = send_file(path, mimetype=attachment.content_type, etag=attachment.sha256, conditional=True)
+    response.headers["Content-Type"] = attachment.content_type  # as stored: werkzeug would add a 2nd charset
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/comments")
+@bp.arguments(CommentRequest)
+@bp.response(201, EventOut)
+@bp.errors(400, 401, 404, 409)
+def comment(body, task_id):
+    """对一个任务发表意见（流程进行中）。意见记入申请的历史。"""
+    return event_dict(add_comment(deps(), load_user(), task_id, body["comment"]))
+

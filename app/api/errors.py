@@ -1,4 +1,5 @@
 """Every API error has one shape: {"error": code, "message": ..., "details": {field: [messages]}}."""
+import math
 from http import HTTPStatus
 
 from flask import jsonify
@@ -6,11 +7,21 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.api.messages import translate
-from app.approvals.errors import ApprovalError, Conflict, Forbidden, InvalidInput, NotFound, StepFailed
+from app.approvals.errors import (
+    ApprovalError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StepFailed,
+    TooLarge,
+    TooSoon,
+)
 from app.auth.login import BadCredentials, RateLimited
 from app.engine import BpmnTooLarge, InvalidBpmn
 
-STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400, StepFailed: 422}
+STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 400, StepFailed: 422, TooLarge: 413,
+             TooSoon: 429}
 
 
 def error_response(status: int, message: str, details: dict | None = None, code: str | None = None,
@@ -61,6 +72,12 @@ def approval_error(error: ApprovalError):
     return error_response(STATUS_OF.get(type(error), 400), error.message, error.details, code=code)
 
 
+def too_soon(error: TooSoon):
+    """429 with Retry-After in whole seconds (at least 1)."""
+    seconds = max(1, math.ceil(error.retry_after.total_seconds()))
+    return error_response(429, error.message, error.details, code="too_soon", headers={"Retry-After": str(seconds)})
+
+
 def invalid_bpmn(error: InvalidBpmn):
     """422 (413 when too large) with every problem located: file, element id and name, line."""
     details: dict[str, list[str]] = {}
@@ -76,6 +93,7 @@ def invalid_bpmn(error: InvalidBpmn):
 def install(bp) -> None:
     """Map domain errors raised in this blueprint's views to JSON responses."""
     bp.register_error_handler(ApprovalError, approval_error)
+    bp.register_error_handler(TooSoon, too_soon)
     bp.register_error_handler(InvalidBpmn, invalid_bpmn)
     bp.register_error_handler(CSRFError, lambda e: error_response(400, "CSRF 校验失败，请刷新页面后重试",
                                                                    code="csrf_failed"))

@@ -1,8 +1,9 @@
 """Request and response shapes. Inputs refuse unknown fields; outputs document what the views return."""
 from marshmallow import Schema, fields, validate
 
-from app.inbox.queries import SORT_KEYS, VIEWS
-from app.models import Decision, InstanceStatus
+from app.approvals.copies import MAX_CC
+from app.inbox.queries import LOCAL_TZ, SORT_KEYS, VIEWS
+from app.models import Decision, InstanceStatus, TaskKind, TaskState
 
 SORTS = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
 
@@ -68,17 +69,29 @@ class InstanceSummary(Schema):
 class TaskBrief(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
+    kind = fields.String(metadata={
+        "enum": [k.value for k in TaskKind],
+        "description": "step 环节；countersign 多人审批成员；signer_before/after 加签；delegate 委派"})
+    parent_id = fields.Integer(allow_none=True, metadata={"description": "子任务所属的环节任务"})
+    seq = fields.Integer(allow_none=True)
     bpmn_id = fields.String()
     name = fields.String()
     role = fields.String(allow_none=True)
     role_name = fields.String(allow_none=True)
-    state = fields.String()
+    state = fields.String(metadata={"enum": [s.value for s in TaskState]})
+    waiting_for = fields.String(allow_none=True, metadata={"description": "signers / delegate：等待子任务"})
+    multi = fields.String(allow_none=True,
+                          metadata={"description": "多人审批方式：all 会签、any 或签、sequential 依次"})
+    note = fields.String(allow_none=True, metadata={"description": "给办理人的说明，如退回原因、转办说明"})
+    fallback = fields.String(allow_none=True, metadata={"description": "无人可办时的兜底：higher_holder、admin、none"})
     assignee = fields.Nested(UserRef, allow_none=True)
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.Nested(UserRef, allow_none=True)
+    on_behalf_of = fields.Nested(UserRef, allow_none=True, metadata={"description": "代理办理时，被代理人"})
+    completed_by_name = fields.String(allow_none=True, metadata={"description": "如“张三（代李四）”"})
     decision = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
 
@@ -88,6 +101,12 @@ class TaskDetail(TaskBrief):
     can_act = fields.Boolean(metadata={"description": "当前用户现在能否办理"})
     can_claim = fields.Boolean()
     can_unclaim = fields.Boolean()
+    can_return = fields.Boolean()
+    can_delegate = fields.Boolean()
+    can_add_signer = fields.Boolean()
+    can_transfer = fields.Boolean()
+    acting_for = fields.Integer(allow_none=True, metadata={"description": "当前用户作为代理人时，被代理人的 id"})
+    sub_tasks = fields.List(fields.Nested(TaskBrief), metadata={"description": "多人审批成员、加签人、被委派人"})
     is_application = fields.Boolean(metadata={"description": "申请人自己的环节（无需审批意见）"})
     form = fields.Dict(metadata={"description": "本环节表单（JSON Schema）"})
     data = fields.Dict(metadata={"description": "流程数据（申请内容与此前各环节填写的内容）"})
@@ -99,6 +118,7 @@ class EventOut(Schema):
     at = fields.DateTime()
     actor = fields.Nested(UserRef, allow_none=True)
     on_behalf_of = fields.Nested(UserRef, allow_none=True)
+    actor_name = fields.String(allow_none=True, metadata={"description": "如“张三（代李四）”"})
     task_id = fields.Integer(allow_none=True)
     data = fields.Dict()
 
@@ -114,6 +134,7 @@ class InboxItem(Schema):
                          metadata={"description": "todo/done 视图中的任务；started 视图为 null"})
     current_tasks = fields.List(fields.Nested(TaskBrief),
                                 metadata={"description": "started 视图：流程当前停在哪些环节"})
+    cc = fields.Nested(lambda: CopyOut(), metadata={"description": "cc 视图：这条抄送（谁抄送、说明、是否已阅）"})
 
 
 class PageOf(Schema):
@@ -155,7 +176,7 @@ class ListArgs(Schema):
 
 class TaskListArgs(ListArgs):
     view = fields.String(load_default="todo", validate=validate.OneOf(VIEWS),
-                         metadata={"description": "todo 待办、done 已办、started 我发起的"})
+                         metadata={"description": "todo 待办、done 已办、started 我发起的、cc 抄送我的"})
 
 
 class StartInstanceRequest(Schema):
@@ -194,3 +215,115 @@ class DeployResponse(Schema):
 
 class DefinitionListArgs(Schema):
     all_versions = fields.Boolean(load_default=False)
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    task_id = fields.Integer(allow_none=True, metadata={"description": "上传时所在的任务"})
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer(metadata={"description": "字节数"})
+    sha256 = fields.String(metadata={"description": "内容的 SHA-256（十六进制），也是下载的 ETag"})
+    uploaded_by = fields.Nested(UserRef)
+    uploaded_at = fields.DateTime()
+    url = fields.String(metadata={"description": "下载地址"})
+
+
+class CommentRequest(Schema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                            metadata={"description": "意见，1 到 2000 个字符"})
+
+
+class CopyOut(Schema):
+    id = fields.Integer()
+    sent_by = fields.Nested(UserRef, allow_none=True, metadata={"description": "抄送人；流程自动抄送为 null"})
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "已阅时间；未阅为 null"})
+
+
+class CopyReadResponse(CopyOut):
+    instance_id = fields.Integer()
+
+
+class CcRequest(Schema):
+    to = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                     validate=validate.Length(min=1, max=MAX_CC),
+                     metadata={"description": f"抄送对象的用户名，最多 {MAX_CC} 人"})
+    comment = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class CcResponse(Schema):
+    instance_id = fields.Integer()
+    task_id = fields.Integer()
+    copied = fields.List(fields.Nested(UserRef), metadata={"description": "本次新抄送的人"})
+    already_copied = fields.List(fields.String(), metadata={"description": "此前已收到本申请抄送、本次略过的用户名"})
+
+
+class UrgeRequest(Schema):
+    comment = fields.String(validate=validate.Length(max=2000), allow_none=True,
+                            metadata={"description": "催办说明，随通知发给办理人"})
+
+
+class UrgeResponse(Schema):
+    instance_id = fields.Integer()
+    notified = fields.List(fields.Nested(UserRef), metadata={"description": "收到催办通知的人"})
+    at = fields.DateTime()
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "如 urge 催办、cc 抄送"})
+    title = fields.String()
+    body = fields.String(allow_none=True)
+    instance_id = fields.Integer(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationListArgs(Schema):
+    unread = fields.Boolean(load_default=False, metadata={"description": "true：只列未读"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class NotificationPage(PageOf):
+    items = fields.List(fields.Nested(NotificationOut))
+    unread_count = fields.Integer(metadata={"description": "未读通知总数"})
+
+
+class ReadAllResponse(Schema):
+    updated = fields.Integer(metadata={"description": "本次标为已读的条数"})
+    unread_count = fields.Integer()
+
+
+class ProxyRequest(Schema):
+    proxy = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                          metadata={"description": "代理人的用户名"})
+    starts_at = fields.AwareDateTime(required=True, default_timezone=LOCAL_TZ,
+                                     metadata={"description": "开始时间（ISO 8601；不带时区按北京时间）"})
+    ends_at = fields.AwareDateTime(required=True, default_timezone=LOCAL_TZ,
+                                   metadata={"description": "结束时间（不含）"})
+    process_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), allow_none=True,
+                              metadata={"description": "只代理这些流程；不填为全部流程"})
+    reason = fields.String(validate=validate.Length(max=200), allow_none=True)
+
+
+class ProxyOut(Schema):
+    id = fields.Integer()
+    principal = fields.Nested(UserRef, metadata={"description": "委托人"})
+    proxy = fields.Nested(UserRef, metadata={"description": "代理人"})
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    process_ids = fields.List(fields.String(), allow_none=True)
+    reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    status = fields.String(metadata={"enum": ["scheduled", "active", "ended", "revoked"]})
+
+
+class ProxyLists(Schema):
+    as_principal = fields.List(fields.Nested(ProxyOut), metadata={"description": "我设置的代理"})
+    as_proxy = fields.List(fields.Nested(ProxyOut), metadata={"description": "我替别人代理的"})

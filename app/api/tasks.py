@@ -33,7 +33,7 @@ class CompletionResponse(Schema):
 @bp.response(200, InboxPage)
 @bp.errors(400, 401)
 def list_tasks(args):
-    """收件箱。view=todo 待办（我可办理的）、done 已办（我办理过的）、started 我发起的。"""
+    """收件箱。view=todo 待办（我可办理的）、done 已办（我办理过的）、started 我发起的、cc 抄送我的。"""
     view = args["view"]
     page = getattr(queries, view)(db.session, load_user(), inbox_filter(args))
     return {"items": inbox_items(db.session, view, page), "total": page.total, "page": page.page,

@@ -1,4 +1,5 @@
 """What a use case refuses with. The API maps each to a status; pages show the message."""
+from datetime import timedelta
 
 
 class ApprovalError(Exception):
@@ -36,3 +37,15 @@ class StepFailed(ApprovalError):
 
 class InvalidInput(ApprovalError):
     """The request itself is wrong; `details` names the fields."""
+
+
+class TooSoon(ApprovalError):
+    """Done again too soon (an urge within the interval); `retry_after` says how long to wait."""
+
+    def __init__(self, message: str, retry_after: timedelta, details: dict[str, list[str]] | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, details)
+
+
+class TooLarge(ApprovalError):
+    """An upload is over its size cap (the API answers 413)."""

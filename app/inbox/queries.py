@@ -1,4 +1,4 @@
-"""The inbox views: 待办 todo, 已办 done, 我发起的 started. Filters, sorting and pages in SQL."""
+"""The inbox views: 待办 todo, 已办 done, 我发起的 started, 抄送我的 cc. Filters, sorting and pages in SQL."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -8,10 +8,19 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.inbox.visibility import visible_instances
-from app.models import HumanTask, Org, ProcessDefinition, ProcessInstance, TaskCandidate, TaskState, User
+from app.models import (
+    CarbonCopy,
+    HumanTask,
+    Org,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskState,
+    User,
+)
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates typed by users are China dates
-VIEWS = ("todo", "done", "started")
+VIEWS = ("todo", "done", "started", "cc")
 SORT_KEYS = ("created_at", "updated_at", "amount", "due_at")
 
 
@@ -143,6 +152,33 @@ def _instance_page(session: Session, condition, f: InboxFilter) -> Page:
 
 def started(session: Session, user: User, f: InboxFilter) -> Page:
     return _instance_page(session, ProcessInstance.initiator_id == user.id, f)
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """A row of the cc view: the copy and its instance (CarbonCopy has no relationship to it)."""
+
+    copy: CarbonCopy
+    instance: ProcessInstance
+
+
+def cc(session: Session, user: User, f: InboxFilter) -> Page:
+    """Requests copied to the user, newest copy first; the same filters and sorts as the other views."""
+    query = (select(CarbonCopy, ProcessInstance)
+             .join(ProcessInstance, ProcessInstance.id == CarbonCopy.instance_id)
+             .where(CarbonCopy.user_id == user.id)
+             .options(_user_columns(CarbonCopy.sent_by), *INSTANCE_SUMMARY))
+    query = _instance_filters(query, f, CarbonCopy.created_at)
+    columns = {"created_at": CarbonCopy.created_at, "updated_at": ProcessInstance.updated_at,
+               "amount": ProcessInstance.amount, "due_at": ProcessInstance.updated_at, "id": CarbonCopy.id}
+    query = _order(query, f, columns)
+    rows = session.execute(
+        query.add_columns(func.count().over().label("total")).limit(f.per_page).offset((f.page - 1) * f.per_page)
+    ).all()
+    if rows:
+        return Page([CopyRow(row[0], row[1]) for row in rows], rows[0].total, f.page, f.per_page)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if f.page > 1 else 0
+    return Page([], total or 0, f.page, f.per_page)
 
 
 def visible(session: Session, user: User, f: InboxFilter) -> Page:

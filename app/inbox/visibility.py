@@ -1,12 +1,13 @@
 """What a user may see. Anything outside it answers 404, so ids reveal nothing.
 
-A user sees an instance they started, one they have or had a task on, and every instance under an
-org where they hold an oversight role (unit head, finance head, supervisor, auditor, admin).
+A user sees an instance they started, one they have or had a task on, one copied to them (抄送), and
+every instance under an org where they hold an oversight role (unit head, finance head, supervisor,
+auditor, admin).
 """
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import OVERSIGHT_ROLES, HumanTask, Org, ProcessInstance, TaskCandidate, User
+from app.models import OVERSIGHT_ROLES, CarbonCopy, HumanTask, Org, ProcessInstance, TaskCandidate, User
 
 
 def overseen_org_ids(session: Session, user: User) -> list[int]:
@@ -29,9 +30,14 @@ def takes_part(user_id: int) -> ColumnElement[bool]:
     )
 
 
+def copied_to(user_id: int) -> ColumnElement[bool]:
+    """SQL: the instance was copied to the user (抄送)."""
+    return exists().where(CarbonCopy.instance_id == ProcessInstance.id, CarbonCopy.user_id == user_id)
+
+
 def visible_instances(session: Session, user: User) -> ColumnElement[bool]:
     """SQL condition on ProcessInstance: the user may see it."""
-    conditions = [ProcessInstance.initiator_id == user.id, takes_part(user.id)]
+    conditions = [ProcessInstance.initiator_id == user.id, takes_part(user.id), copied_to(user.id)]
     org_ids = overseen_org_ids(session, user)
     if org_ids:
         conditions.append(ProcessInstance.org_id.in_(org_ids))
