@@ -101,3 +101,42 @@ def test_taking_back_an_approval_racing_the_next_approver(app, demo, as_user):
     statuses = race(app, (head, f"/api/v1/tasks/{task['id']}/withdraw", {}),
                     (reviewer, f"/api/v1/tasks/{next_task['id']}/complete", {"decision": "approve"}))
     assert one_won(statuses), statuses
+
+
+def test_two_countersign_members_approving_at_once_decide_the_step_once(app, demo, tmp_path, as_user, db_session):
+    from sqlalchemy import func, select
+
+    from app.models import EventType, HumanTask, InstanceEvent
+    from tests.integration.processes import deploy, start
+    from tests.integration.test_multi_approver import joint_review
+
+    deploy(demo, tmp_path, joint_review("race_all"))
+    instance = start(as_user("nyb_clerk"), "race_all")
+    first, second = as_user("cz_reviewer"), as_user("cz_reviewer2")
+    statuses = race(app, (first, f"/api/v1/tasks/{my_task(first, instance['id'])['id']}/complete",
+                          {"decision": "approve"}),
+                    (second, f"/api/v1/tasks/{my_task(second, instance['id'])['id']}/complete",
+                     {"decision": "approve"}))
+    assert statuses == [200, 200]  # two members, two approvals: no conflict, but one decision
+    db_session.expire_all()
+    decided = db_session.scalar(select(func.count()).where(InstanceEvent.instance_id == instance["id"],
+                                                           InstanceEvent.type == EventType.STEP_DECIDED))
+    heads = db_session.scalar(select(func.count()).where(HumanTask.instance_id == instance["id"],
+                                                         HumanTask.bpmn_id == "head"))
+    assert (decided, heads) == (1, 1)
+
+
+def test_two_members_of_an_any_one_step_at_once_leave_one_decision(app, demo, tmp_path, as_user):
+    from tests.integration.processes import deploy, start
+    from tests.integration.test_multi_approver import joint_review
+
+    deploy(demo, tmp_path, joint_review("race_any", multi="any"))
+    instance = start(as_user("nyb_clerk"), "race_any")
+    first, second = as_user("cz_reviewer"), as_user("cz_reviewer2")
+    statuses = race(app, (first, f"/api/v1/tasks/{my_task(first, instance['id'])['id']}/complete",
+                          {"decision": "approve"}),
+                    (second, f"/api/v1/tasks/{my_task(second, instance['id'])['id']}/complete",
+                     {"decision": "reject"}))
+    assert one_won(statuses), statuses
+    status = first.get(f"/api/v1/instances/{instance['id']}").json["status"]
+    assert status == ("running" if statuses[0] == 200 else "rejected")
