@@ -93,6 +93,8 @@ class Org(Base):
     # Materialised ancestry "/1/4/9/" (self included): subtree = path LIKE '/1/4/%'.
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Budget units only: "administrative" (行政单位) or "institution" (事业单位); picks the voucher pairs.
+    unit_type: Mapped[str | None] = mapped_column(String(16))
 
     parent: Mapped["Org | None"] = relationship(remote_side=[id])
 
