@@ -29,7 +29,9 @@ class StepFailed(ApprovalError):
 
     @classmethod
     def from_engine(cls, exc) -> "StepFailed":
-        details = {"element": [exc.element_id]} if exc.element_id else {}
+        details = dict(getattr(exc, "details", None) or {})
+        if exc.element_id:
+            details["element"] = [exc.element_id]
         if exc.code:
             details["error_code"] = [exc.code]
         return cls(f"流程无法继续：{exc}", details)

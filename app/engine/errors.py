@@ -41,18 +41,22 @@ class ServiceError(Exception):
     """Raised by a service operator for a business failure a BPMN boundary error event may catch.
 
     `code` matches the errorCode of a <bpmn:error>; uncaught, the step fails and nothing is saved.
+    `details` names the fields of the request at fault ({field: [messages]}), for the API's answer.
     """
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, details: dict[str, list[str]] | None = None):
         self.code = code
         self.message = message
+        self.details = details or {}
         super().__init__(f"{code}: {message}")
 
 
 class EngineError(Exception):
     """Running the process failed (a script error, an uncaught service error, a broken state)."""
 
-    def __init__(self, message: str, *, element_id: str | None = None, code: str | None = None):
+    def __init__(self, message: str, *, element_id: str | None = None, code: str | None = None,
+                 details: dict[str, list[str]] | None = None):
         self.element_id = element_id
         self.code = code
+        self.details = details or {}
         super().__init__(message)

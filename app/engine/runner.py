@@ -4,6 +4,7 @@ One `Run` is one loaded workflow used inside one caller's transaction; it is not
 thrown away after `dumps()`. The caller locks the instance row before loading (spiffworkflow.md §9 #24).
 """
 import contextvars
+import copy
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import EngineError, ScriptRejected, ServiceError
@@ -49,7 +50,7 @@ class _ScriptEngine(PythonScriptEngine):
     def call_service(self, task, operation_name=None, operation_params=None, **_):
         run = _current_run.get()
         call = ServiceCall(run.context if run else None, run.instance_key if run else "", str(task.id),
-                           task.task_spec.bpmn_id, operation_name)
+                           task.task_spec.bpmn_id, operation_name, copy.deepcopy(dict(task.data)))
         operator = self.operators.get(operation_name)
         if operator is None:
             raise EngineError(f"服务操作 {operation_name} 未注册", element_id=call.bpmn_id)
@@ -70,7 +71,7 @@ class _ScriptEngine(PythonScriptEngine):
         catcher = _error_catcher(task, event)
         if catcher is None:
             raise EngineError(f"服务任务 {call.bpmn_id}（{call.operator}）失败：{message}",
-                              element_id=call.bpmn_id, code=code) from exc
+                              element_id=call.bpmn_id, code=code, details=getattr(exc, "details", None)) from exc
         if run:
             run.service_records.append(ServiceRecord(call.bpmn_id, call.operator, code, message))
         # Delivered to that one boundary event only: workflow.catch() would broadcast it to every
@@ -217,6 +218,18 @@ class Run:
     def cancel(self) -> None:
         """End the whole workflow: open tasks and timers are cancelled."""
         self.workflow.cancel()
+
+    def waiting_messages(self) -> set[str]:
+        """Names of the messages the process waits for now (a bank's answer, say)."""
+        return {t.task_spec.event_definition.name for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)}
+
+    def deliver_message(self, name: str, payload: dict) -> None:
+        """Hand an outside answer to the catch event waiting for message `name`, then advance."""
+        if name not in self.waiting_messages():
+            raise EngineError(f"流程没有在等待消息 {name}")
+        self._guarded(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload)))
+        self.advance()
 
     def reset_to(self, spiff_id: str, data: dict) -> list[str]:
         """Make an earlier, completed user task READY again with `data` (退回, 撤回); return what was removed.

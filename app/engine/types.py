@@ -39,6 +39,9 @@ class ServiceCall:
     spiff_task_id: str
     bpmn_id: str
     operator: str
+    # A copy of the process data where the service task runs: the domain's operators read the request
+    # from it (the diagram's parameters are for what a process owner configures, like cc roles).
+    data: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def idempotency_key(self) -> str:

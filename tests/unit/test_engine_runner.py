@@ -513,3 +513,36 @@ def test_the_outcome_is_rejected_when_the_process_ends_at_a_rejected_end_event(e
         run.complete(only_ready(run).spiff_id, {"decision": decision})
         outcomes[decision] = run.outcome()
     assert outcomes == {"reject": "rejected", "approve": "approved"}
+
+
+# -- messages from outside (a bank's answer) -------------------------------------------------------------
+
+
+def _bank_wait_doc() -> str:
+    doc = (Bpmn("pay").lane("l", "clerk", "start", "apply").start().user_task("apply")
+           .raw('<bpmn:intermediateCatchEvent id="wait_bank"><bpmn:messageEventDefinition messageRef="bank_result">'
+                "<bpmn:extensionElements><spiffworkflow:messageVariable>bank</spiffworkflow:messageVariable>"
+                "</bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>")
+           .gateway("gw", default="f_ret").end("end_paid").end("end_ret", outcome="rejected")
+           .chain("start", "apply", "wait_bank", "gw").flow("gw", "end_paid", "bank['status'] == 'paid'")
+           .flow("gw", "end_ret", el_id="f_ret"))
+    return doc.xml().replace("</bpmn:definitions>",
+                             '<bpmn:message id="bank_result" name="bank_result"/></bpmn:definitions>')
+
+
+@pytest.mark.parametrize("status,outcome", [("paid", "approved"), ("returned", "rejected")])
+def test_a_message_from_outside_resumes_the_waiting_process_with_its_payload(engine, status, outcome):
+    bundle = parse_bundle(BpmnSource("pay.bpmn", _bank_wait_doc().encode()))
+    run = engine.start(bundle, instance_key="k", data={})
+    run.complete(only_ready(run).spiff_id, {})
+    assert run.waiting_messages() == {"bank_result"}
+    loaded = engine.load(bundle, run.dumps(), instance_key="k")
+    loaded.deliver_message("bank_result", {"status": status})
+    assert loaded.outcome() == outcome
+
+
+def test_a_message_nobody_waits_for_is_an_engine_error(engine):
+    bundle = parse_bundle(BpmnSource("pay.bpmn", _bank_wait_doc().encode()))
+    run = engine.start(bundle, instance_key="k", data={})
+    with pytest.raises(EngineError, match="bank_result"):
+        run.deliver_message("bank_result", {"status": "paid"})
