@@ -1,0 +1,1 @@
+"""Control rules (控制规则) and the per-township settings they read: see README.md."""
