@@ -3,6 +3,7 @@
 Only fields the schema declares reach the engine. Task data is visible to every condition, so an
 undeclared field could shadow a variable a gateway reads (spiffworkflow.md §4).
 """
+import json
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -178,6 +179,13 @@ def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
             continue
         value = (raw.get(name) or "").strip()
         if value == "":
+            continue
+        if kind in ("array", "object"):
+            try:
+                value = json.loads(value, parse_float=Decimal)
+            except ValueError:
+                pass  # validation names the field: 类型应为 array
+            result[name] = value
             continue
         try:
             if kind == "number" and Decimal(value).is_finite():

@@ -1,21 +1,42 @@
-"""Error pages in the layout. Use-case refusals keep their message; /api/ keeps its JSON errors."""
+"""Error pages in the layout. Use-case refusals keep their message; /api/ keeps its JSON errors.
+
+Views with a form catch the refusals they can show next to it (`REFUSALS`, `refusal_status`) and
+re-render their page; whatever reaches these handlers is shown as an error page.
+"""
+import math
+
 from flask import request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.approvals.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
+from app.approvals.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge, TooSoon
 from app.web import bp
 from app.web.render import page
 
 TITLES = {400: "请求有误", 403: "没有权限", 404: "找不到", 405: "不支持的操作", 409: "状态已变化",
-          422: "流程无法继续", 429: "请稍后再试"}
+          410: "文件已丢失", 413: "文件过大", 422: "流程无法继续", 429: "请稍后再试"}
 DEFAULT_MESSAGES = {400: "请求有误，请返回后重试", 403: "你没有权限进行此操作",
                     404: "页面不存在，或你无权查看", 405: "不支持此请求方法",
-                    409: "数据已被他人修改，请刷新后重试"}
+                    409: "数据已被他人修改，请刷新后重试", 413: "上传的内容过大，请换一个较小的文件"}
+
+# Refusals a form view shows on its own page (NotFound and StepFailed go to the error page).
+REFUSALS = (InvalidInput, Forbidden, Conflict, TooSoon, TooLarge)
+STATUS_OF = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413, TooSoon: 429}
 
 
-def error_page(status: int, message: str | None = None):
-    return page("error.html", status, status_code=status, title=TITLES.get(status, "出错了"),
+def refusal_status(error) -> int:
+    return STATUS_OF.get(type(error), 400)
+
+
+def retry_after(error) -> dict:
+    """Retry-After (whole seconds, at least 1) for a TooSoon; no header for anything else."""
+    if isinstance(error, TooSoon):
+        return {"Retry-After": str(max(1, math.ceil(error.retry_after.total_seconds())))}
+    return {}
+
+
+def error_page(status: int, message: str | None = None, headers: dict | None = None):
+    return page("error.html", status, headers, status_code=status, title=TITLES.get(status, "出错了"),
                 message=message or DEFAULT_MESSAGES.get(status, "出错了，请稍后再试"))
 
 
@@ -37,6 +58,16 @@ def conflict(error):
 @bp.errorhandler(StepFailed)
 def step_failed(error):
     return error_page(422, f"{error.message}。请联系流程管理员。")
+
+
+@bp.errorhandler(TooSoon)
+def too_soon(error):
+    return error_page(429, error.message, retry_after(error))
+
+
+@bp.errorhandler(TooLarge)
+def too_large(error):
+    return error_page(413, error.message)
 
 
 @bp.errorhandler(InvalidInput)

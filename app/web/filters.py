@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from app.models import ROLE_NAMES, Decision, EventType, InstanceStatus, TaskState
+from app.models import ROLE_NAMES, Decision, EventType, Fallback, InstanceStatus, MultiMode, TaskKind, TaskState
 from app.web import bp
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -16,8 +16,18 @@ STATUS_NAMES = {
     InstanceStatus.WITHDRAWN: "已撤回",
     InstanceStatus.CANCELLED: "已取消",
 }
-TASK_STATE_NAMES = {TaskState.READY: "待办理", TaskState.COMPLETED: "已办理", TaskState.CANCELLED: "已取消"}
-DECISION_NAMES = {Decision.APPROVE: "同意", Decision.REJECT: "不同意", Decision.SUBMIT: "提交"}
+TASK_STATE_NAMES = {TaskState.READY: "待办理", TaskState.PENDING: "排队中", TaskState.COMPLETED: "已办理",
+                    TaskState.CANCELLED: "已取消"}
+DECISION_NAMES = {Decision.APPROVE: "同意", Decision.REJECT: "不同意", Decision.SUBMIT: "提交",
+                  Decision.RETURN: "退回"}
+KIND_NAMES = {TaskKind.STEP: "审批环节", TaskKind.COUNTERSIGN: "会签成员", TaskKind.SIGNER_BEFORE: "加签（在前）",
+              TaskKind.SIGNER_AFTER: "加签（在后）", TaskKind.DELEGATE: "委派"}
+MULTI_NAMES = {MultiMode.ALL: "会签", MultiMode.ANY: "或签", MultiMode.SEQUENTIAL: "依次审批"}
+FALLBACK_NAMES = {Fallback.HIGHER_HOLDER: "本级无人，由上级岗位办理", Fallback.ADMIN: "无人可办，已转管理员",
+                  Fallback.NONE: "无人可办，等待督办转办"}
+WAITING_NAMES = {"signers": "正在等待加签人（或会签成员）处理", "delegate": "正在等待被委派人回复意见"}
+PROXY_STATUS_NAMES = {"active": "生效中", "scheduled": "未开始", "ended": "已结束", "revoked": "已撤销"}
+NOTIFICATION_KIND_NAMES = {"task": "待办", "urge": "催办", "cc": "抄送", "empty_approver": "无人可办"}
 EVENT_NAMES = {
     EventType.INSTANCE_STARTED: "发起",
     EventType.INSTANCE_APPROVED: "通过",
@@ -29,6 +39,20 @@ EVENT_NAMES = {
     EventType.TASK_CANCELLED: "取消",
     EventType.SERVICE_CALLED: "系统处理",
     EventType.SERVICE_FAILED: "系统处理失败",
+    EventType.TASK_RETURNED: "退回",
+    EventType.TASK_TRANSFERRED: "转办",
+    EventType.TASK_DELEGATED: "委派",
+    EventType.DELEGATE_ANSWERED: "委派回复",
+    EventType.SIGNER_ADDED: "加签",
+    EventType.SIGNER_REMOVED: "减签",
+    EventType.STEP_DECIDED: "环节结论",
+    EventType.CC_SENT: "抄送",
+    EventType.INSTANCE_WITHDRAWN: "撤回申请",
+    EventType.APPROVAL_WITHDRAWN: "撤回审批",
+    EventType.INSTANCE_URGED: "催办",
+    EventType.COMMENT_ADDED: "意见",
+    EventType.ATTACHMENT_ADDED: "附件",
+    EventType.TASK_FALLBACK: "无人可办",
 }
 
 
@@ -89,6 +113,45 @@ def decision_name(decision: str | None) -> str:
 @bp.app_template_filter("role_name")
 def role_name(role: str | None) -> str:
     return ROLE_NAMES.get(role, role or "—")
+
+
+@bp.app_template_filter("kind_name")
+def kind_name(kind: str | None) -> str:
+    return KIND_NAMES.get(kind, kind or "—")
+
+
+@bp.app_template_filter("multi_name")
+def multi_name(multi: str | None) -> str:
+    return MULTI_NAMES.get(multi, multi or "")
+
+
+@bp.app_template_filter("fallback_name")
+def fallback_name(fallback: str | None) -> str:
+    return FALLBACK_NAMES.get(fallback, fallback or "")
+
+
+@bp.app_template_filter("waiting_name")
+def waiting_name(waiting_for: str | None) -> str:
+    return WAITING_NAMES.get(waiting_for, "正在等待他人处理")
+
+
+@bp.app_template_filter("proxy_status_name")
+def proxy_status_name(status: str | None) -> str:
+    return PROXY_STATUS_NAMES.get(status, status or "—")
+
+
+@bp.app_template_filter("notification_kind_name")
+def notification_kind_name(kind: str | None) -> str:
+    return NOTIFICATION_KIND_NAMES.get(kind, "通知")
+
+
+@bp.app_template_filter("file_size")
+def file_size(size: int | None) -> str:
+    if size is None:
+        return "—"
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} 字节"
 
 
 @bp.app_template_filter("event_name")

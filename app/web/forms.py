@@ -1,9 +1,12 @@
 """A task's JSON Schema as HTML form fields, and process data as labelled read-only rows.
 
 The schema decides the widget: string -> text (textarea with "x-widget": "textarea", date with
-"format": "date"), number/integer -> number (step 0.01 for money), boolean -> checkbox, enum -> select.
+"format": "date"), number/integer -> number (step 0.01 for money), boolean -> checkbox, enum -> select
+(labels from "x-enum-labels"), array/object -> a JSON text box (the lines of a declaration or a plan).
 What the browser sends back goes through `coerce_form_strings` and the use case validates it.
 """
+import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -39,7 +42,18 @@ def _widget(prop: dict) -> str:
         return "number"
     if kind == "boolean":
         return "checkbox"
+    if kind in ("array", "object"):
+        return "json"  # lines of a declaration, a plan…: typed as JSON until the web UI has a line editor
     return "unsupported"
+
+
+def _json_hint(prop: dict) -> str:
+    """What a JSON field holds, named by the schema's titles: "每项：project_code 项目编码，amount 金额…"."""
+    item = prop.get("items") if prop.get("type") == "array" else prop
+    fields = (item or {}).get("properties") or {}
+    named = "，".join(f"{k} {v.get('title', '')}".strip() for k, v in fields.items() if isinstance(v, dict))
+    shape = "JSON 数组，每项为对象" if prop.get("type") == "array" else "JSON 对象"
+    return f"按 {shape}填写" + (f"：{named}" if named else "")
 
 
 def _attrs(prop: dict, widget: str) -> dict[str, str]:
@@ -61,6 +75,8 @@ def _attrs(prop: dict, widget: str) -> dict[str, str]:
 def _as_text(value) -> str:
     if value is None or isinstance(value, bool):
         return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
@@ -76,10 +92,12 @@ def build_fields(schema: dict, values=None, errors: dict[str, list[str]] | None 
         raw = values.get(name)
         fields.append(Field(
             name=name, label=str(prop.get("title") or name), widget=widget,
-            required=name in required and widget != "checkbox", description=prop.get("description"),
+            required=name in required and widget != "checkbox",
+            description=prop.get("description") or (_json_hint(prop) if widget == "json" else None),
             value=_as_text(raw),
             checked=(raw in TRUE_STRINGS) if submitted else raw is True,
-            options=[(_as_text(v), _as_text(v)) for v in prop.get("enum") or []],
+            options=list(zip([_as_text(v) for v in prop.get("enum") or []],
+                             [_as_text(v) for v in prop.get("x-enum-labels") or prop.get("enum") or []], strict=False)),
             attrs=_attrs(prop, widget), errors=list(errors.get(name, [])),
         ))
     return fields
@@ -124,3 +142,37 @@ def data_rows(data: dict | None, properties: dict[str, dict]) -> list[tuple[str,
         prop = properties.get(name) or {}
         rows.append((str(prop.get("title") or name), display_value(data[name], prop)))
     return rows
+
+
+@dataclass
+class Refusal:
+    """A refused operation form, to re-render its page: which form, the message, the field messages, what was typed."""
+
+    op: str
+    message: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    other: list[str] = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+
+    def value(self, op: str, name: str, default=""):
+        return self.values.get(name, default) if op == self.op else default
+
+    def errors_of(self, op: str, name: str) -> list[str]:
+        return self.errors.get(name, []) if op == self.op else []
+
+
+def refusal(op: str, error, fields_on_form, values=None, multi=()) -> Refusal:
+    """A use case's refusal of the `op` form: InvalidInput details by the fields it has, the rest in the message.
+
+    `values` is what was posted (a MultiDict: the keys in `multi` keep every value, the others their first).
+    """
+    by_field, other = split_errors(getattr(error, "details", None) or {}, set(fields_on_form))
+    values = values if values is not None else {}
+    typed = {k: values.getlist(k) if k in multi else values.get(k)
+             for k in values.keys() if k != "csrf_token"} if hasattr(values, "getlist") else dict(values)
+    return Refusal(op, error.message, by_field, other, typed)
+
+
+def usernames(raw: str | None) -> list[str]:
+    """'a, b c，d、e' -> ['a', 'b', 'c', 'd', 'e']: commas (also Chinese ones), enumeration commas or spaces."""
+    return [name for name in re.split(r"[\s,，、;；]+", raw or "") if name]

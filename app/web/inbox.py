@@ -1,20 +1,24 @@
-"""GET /: the inbox, three tabs (待办 todo, 已办 done, 我发起的 started) with filters and pages."""
+"""GET /: the inbox, four tabs (待办 todo, 已办 done, 我发起的 started, 抄送我的 cc) with filters and pages;
+POST /cc/<id>/read marks a copy 已阅."""
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import request, url_for
+from flask import flash, redirect, request, url_for
 
+from app.approvals.copies import mark_copy_read
 from app.auth.request import load_user
 from app.extensions import db
 from app.inbox import queries
 from app.inbox.present import inbox_items
 from app.models import InstanceStatus
 from app.processes.definitions import latest_definitions
+from app.runtime import deps
 from app.web import bp
 from app.web.filters import STATUS_NAMES
+from app.web.guard import safe_next
 from app.web.render import page
 
-TABS = [("todo", "待办"), ("done", "已办"), ("started", "我发起的")]
+TABS = [("todo", "待办"), ("done", "已办"), ("started", "我发起的"), ("cc", "抄送我的")]
 SORTS = [
     ("-created_at", "最新在前"),
     ("created_at", "最早在前"),
@@ -97,3 +101,11 @@ def inbox():
         next_url=_page_url(view, f.page + 1) if f.page < pages else None,
         filtered=any(request.args.get(k) for k in FILTER_KEYS if k not in ("sort", "per_page")),
     )
+
+
+@bp.post("/cc/<int:copy_id>/read")
+def read_copy(copy_id):
+    """已阅; back to the 抄送 tab the button was on (its filters and page kept)."""
+    mark_copy_read(deps(), load_user(), copy_id)
+    flash("已标记为已阅", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("web.inbox", view="cc"))

@@ -1,9 +1,10 @@
-"""Render a page in the layout: who is logged in, their roles, and how many tasks wait for them."""
+"""Render a page in the layout: who is logged in, their roles, their waiting tasks and unread notifications."""
 from flask import render_template
 
 from app.auth.request import load_user
 from app.extensions import db
 from app.inbox import queries
+from app.inbox.notifications import unread_count
 from app.models import ROLE_NAMES, User
 
 
@@ -18,5 +19,6 @@ def todo_count(user: User) -> int:
 def page(template: str, status: int = 200, headers: dict | None = None, **context):
     user = load_user()
     context.update(current_user=user, nav_roles=role_labels(user) if user else [],
-                   nav_todo=todo_count(user) if user else 0)
+                   nav_todo=todo_count(user) if user else 0,
+                   nav_unread=unread_count(db.session, user.id) if user else 0)
     return render_template(template, **context), status, headers or {}

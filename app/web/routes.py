@@ -1,5 +1,19 @@
 """The pages; each module registers its views on the blueprint when imported."""
-from app.web import bp, errors, filters, guard, inbox, instances, login, start, tasks  # noqa: F401
+from app.web import (  # noqa: F401
+    attachments,
+    bp,
+    errors,
+    filters,
+    guard,
+    inbox,
+    instances,
+    login,
+    notifications,
+    operations,
+    proxies,
+    start,
+    tasks,
+)
 
 
 @bp.get("/healthz")

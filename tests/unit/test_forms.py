@@ -213,3 +213,12 @@ def test_strings_that_do_not_convert_are_passed_through_for_validation_to_report
     assert coerced == {"amount": "十二元", "invoice_count": "3.5"}
     errors = validate_form_data(apply_form, {**VALID_CLAIM, **coerced})
     assert errors == {"amount": ["类型应为 number"], "invoice_count": ["类型应为 integer"]}
+
+
+def test_a_json_text_box_becomes_lines_with_exact_amounts_and_bad_json_is_left_for_validation():
+    schema = {"type": "object", "properties": {"lines": {"type": "array", "items": {
+        "type": "object", "properties": {"amount": {"type": "number", "format": "money"}}}}}}
+    data = coerce_form_strings(schema, {"lines": '[{"amount": 1200.10}]'})
+    assert data == {"lines": [{"amount": Decimal("1200.10")}]}
+    broken = coerce_form_strings(schema, {"lines": "[{amount:"})
+    assert validate_form_data(schema, broken) == {"lines": ["类型应为 array"]}

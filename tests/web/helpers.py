@@ -27,3 +27,15 @@ def todo_task_of(person, title: str) -> int:
 def decide(person, task_id: int, decision: str = "approve", comment: str = "同意", **fields):
     return person.submit(f"/tasks/{task_id}", f"/tasks/{task_id}/complete",
                          {"decision": decision, "comment": comment, **fields})
+
+
+def at_unit_head(browser, clerk: str = "nyb_clerk", head: str = "nyb_head", **fields):
+    """A claim started by `clerk` and waiting for `head`: (instance id, head's browser, the task id)."""
+    instance_id = start_claim(browser(clerk), **fields)
+    person = browser(head)
+    return instance_id, person, todo_task_of(person, fields.get("title", CLAIM_FORM["title"]))
+
+
+def operate(person, task_id: int, action: str, data: dict | None = None, **kw):
+    """Post one of the task page's operation forms (return, transfer, signers…) with the page's CSRF token."""
+    return person.submit(f"/tasks/{task_id}", f"/tasks/{task_id}/{action}", data or {}, **kw)
