@@ -1,13 +1,10 @@
 """Attachments and comments on tasks: upload, list, download, comment.
 
-Downloads are served as attachments, never inline, with the type stored at upload time, `nosniff`
-and a sandboxing CSP, so an uploaded file cannot run in the application's origin. The ETag is the
-content's SHA-256.
+Downloads are served as attachments, never inline (app/downloads.py, shared with the pages): the
+type stored at upload time, `nosniff`, a sandboxing CSP, the content's SHA-256 as ETag; 410 when the
+file is gone from the store.
 """
-import unicodedata
-from urllib.parse import quote
-
-from flask import current_app, send_file, url_for
+from flask import current_app, url_for
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 
@@ -16,12 +13,12 @@ from app.api.errors import error_response
 from app.api.schemas import AttachmentOut, CommentRequest, EventOut
 from app.approvals.attachments import add_attachment, add_comment, attachment_for, attachments_of
 from app.auth.request import load_user
+from app.downloads import AttachmentFileMissing, send_attachment
+from app.downloads import content_disposition as content_disposition  # re-exported: app/api/bank.py uses it
 from app.extensions import db
 from app.inbox.present import event_dict, user_ref
 from app.models import Attachment
 from app.runtime import deps
-from app.storage import AttachmentStore
-from app.storage.filetypes import extension
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件与意见")
 
@@ -39,15 +36,6 @@ def attachment_dict(attachment: Attachment) -> dict:
         "uploaded_at": attachment.uploaded_at,
         "url": url_for("attachments.download", attachment_id=attachment.id),
     }
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback name and the real one as RFC 5987 `filename*` (UTF-8)."""
-    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    fallback = "".join(ch for ch in fallback if ch.isprintable() and ch not in '"\\')
-    if not fallback.rsplit(".", 1)[0].strip(" ._-"):
-        fallback = "attachment" + extension(filename)  # a Chinese name leaves nothing readable in ASCII
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.post("/tasks/<int:task_id>/attachments")
@@ -75,23 +63,19 @@ def list_attachments(instance_id):
 @bp.get("/attachments/<int:attachment_id>")
 @bp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream",
              description="附件内容，Content-Type 为上传时识别的类型；ETag 为 SHA-256")
-@bp.errors(401, 404)
+@bp.errors(401, 404, 410)
 def download(attachment_id):
-    """下载附件（能看到该申请的人才可以，否则 404）。总是作为附件下载，不在浏览器中打开。"""
+    """下载附件（能看到该申请的人才可以，否则 404）。总是作为附件下载，不在浏览器中打开。
+
+    附件记录还在、文件却已不在存储中时 410（error 为 attachment_missing）。
+    """
     attachment = attachment_for(db.session, load_user(), attachment_id)
-    store = AttachmentStore(current_app.config["ATTACHMENT_DIR"])
-    path = store.path(attachment.sha256)
-    if not path.is_file():
-        current_app.logger.error("attachment %s: file %s is missing", attachment.id, path)
-        return error_response(500, "附件文件缺失，请联系管理员", code="attachment_missing")
-    response = send_file(path, mimetype=attachment.content_type, etag=attachment.sha256, conditional=True)
-    response.headers["Content-Type"] = attachment.content_type  # as stored: werkzeug would add a 2nd charset
-    response.headers["Content-Disposition"] = content_disposition(attachment.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.cache_control.private = True
-    response.cache_control.no_cache = True
-    return response
+    return send_attachment(attachment, current_app.config["ATTACHMENT_DIR"])
+
+
+@bp.errorhandler(AttachmentFileMissing)
+def file_missing(error: AttachmentFileMissing):
+    return error_response(410, error.message, code="attachment_missing")
 
 
 @bp.post("/tasks/<int:task_id>/comments")

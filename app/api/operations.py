@@ -31,7 +31,8 @@ class ReturnTargetOut(Schema):
 
 
 class ReturnRequest(Schema):
-    target = fields.String(required=True, validate=validate.Length(min=1, max=64),
+    target = fields.String(required=True,
+                           validate=[validate.Length(min=1, error="请选择退回到的环节"), validate.Length(max=64)],
                            metadata={"description": "退回到的环节（return-targets 中的 bpmn_id）"})
     comment = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                             metadata={"description": "退回原因"})

@@ -33,27 +33,23 @@ class Locked:
     decided_other_step: bool  # the user already decided another step of this request (C17)
 
 
-def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
-    """Lock the task and its instance and read both as they are now, with the user's standing on the task.
-
-    Both rows are locked, not only the instance's: after waiting for a lock PostgreSQL re-reads only
-    the locked rows, so a task completed meanwhile is seen as completed.
-    """
+def _standing(task_id: int, user_id: int):
+    """The task, its instance and the user's standing on the task (candidate, for whom, C17), in one statement."""
     mine = and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)
     other = HumanTask.__table__.alias("other_step")
     decided_other = exists().where(
         other.c.instance_id == HumanTask.instance_id, other.c.completed_by_id == user_id,
         other.c.bpmn_id != HumanTask.bpmn_id, other.c.kind != TaskKind.DELEGATE,
         other.c.decision.in_([Decision.APPROVE, Decision.REJECT]))
-    query = (
+    return (
         select(ProcessInstance, HumanTask, exists().where(mine),
                select(TaskCandidate.on_behalf_of_id).where(mine).limit(1).scalar_subquery(), decided_other)
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
         .where(HumanTask.id == task_id)
-        .with_for_update(of=[ProcessInstance, HumanTask])
-        # The rows may already sit in the session's identity map: take what the lock just read.
-        .execution_options(populate_existing=True)
     )
+
+
+def _locked(session: Session, query, with_state: bool) -> Locked:
     if with_state:
         query = query.options(undefer(ProcessInstance.state))
     row = session.execute(query).one_or_none()
@@ -61,6 +57,30 @@ def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool 
         raise NotFound("任务不存在")
     instance, task, candidate, candidate_for, decided = row
     return Locked(instance, task, bool(candidate), candidate_for, bool(decided))
+
+
+def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
+    """Lock the task and its instance and read both as they are now, with the user's standing on the task.
+
+    Both rows are locked, not only the instance's: after waiting for a lock PostgreSQL re-reads only
+    the locked rows, so a task completed meanwhile is seen as completed.
+    """
+    query = (
+        _standing(task_id, user_id)
+        .with_for_update(of=[ProcessInstance, HumanTask])
+        # The rows may already sit in the session's identity map: take what the lock just read.
+        .execution_options(populate_existing=True)
+    )
+    return _locked(session, query, with_state)
+
+
+def read_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
+    """What lock_task reads, without locking anything: for what a page or a GET shows (never for a write).
+
+    Nothing waits on an action in progress and nothing is written; the action that follows checks again
+    under its lock.
+    """
+    return _locked(session, _standing(task_id, user_id), with_state)
 
 
 def ensure_visible(session: Session, user: User, locked: Locked) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.approvals.access import ensure_may_act, lock_task
+from app.approvals.access import ensure_may_act, lock_task, read_task
 from app.approvals.deciding import cancel_sub_tasks, load_run
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict, InvalidInput
@@ -58,23 +58,36 @@ def _targets(session, deployed, run: Run, step: HumanTask) -> list[ReturnTarget]
 
 
 def return_targets(deps: Deps, user: User, task_id: int) -> list[ReturnTarget]:
-    """Where this task may be returned to (GET .../return-targets)."""
+    """Where this task may be returned to, for display (the task page, GET .../return-targets).
+
+    A read: no row is locked and nothing is written or committed, so showing a task never waits on an
+    action in progress. `return_task` works the targets out again under its lock.
+    """
     session = deps.session
-    with transaction(session):
-        locked = lock_task(session, task_id, user.id, with_state=True)
-        ensure_may_act(session, user, locked)
-        if locked.task.kind not in RETURNERS:
-            raise Conflict("加签、委派任务不能退回")
-        deployed, run = load_run(deps, locked.instance, user.id)
-        return _targets(session, deployed, run, _step_of(session, locked.task))
+    found = read_task(session, task_id, user.id, with_state=True)
+    ensure_may_act(session, user, found)
+    if found.task.kind not in RETURNERS:
+        raise Conflict("加签、委派任务不能退回")
+    deployed, run = load_run(deps, found.instance, user.id)
+    return _targets(session, deployed, run, _step_of(session, found.task))
+
+
+def _check_input(target_bpmn_id: str | None, comment: str | None) -> None:
+    """Both fields at once, each problem by its own field: the target chosen, the reason given."""
+    problems, message = {}, ""
+    if not (comment or "").strip():
+        problems["comment"], message = ["退回须说明原因"], "请填写退回原因"
+    elif len(comment) > MAX_COMMENT:
+        problems["comment"], message = [f"不能超过 {MAX_COMMENT} 个字符"], "原因过长"
+    if not (target_bpmn_id or "").strip():
+        problems["target"], message = ["请选择退回到的环节"], "请选择退回到的环节"
+    if problems:
+        raise InvalidInput(message, problems)
 
 
 def return_task(deps: Deps, user: User, task_id: int, target_bpmn_id: str, comment: str) -> HumanTask:
     """Return the request to `target_bpmn_id` with a reason; return the reopened task."""
-    if not (comment or "").strip():
-        raise InvalidInput("请填写退回原因", {"comment": ["退回须说明原因"]})
-    if len(comment) > MAX_COMMENT:
-        raise InvalidInput("原因过长", {"comment": [f"不能超过 {MAX_COMMENT} 个字符"]})
+    _check_input(target_bpmn_id, comment)
     session = deps.session
     with transaction(session):
         locked = lock_task(session, task_id, user.id, with_state=True)

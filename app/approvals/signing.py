@@ -1,4 +1,6 @@
 """加签 add signers before or after oneself, 减签 remove one who has not signed, 委派 delegate for an opinion."""
+from sqlalchemy import exists, select
+
 from app.approvals.access import ensure_may_act, ensure_visible, lock_task
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict, Forbidden, InvalidInput
@@ -12,7 +14,7 @@ from app.approvals.signers import (
 )
 from app.approvals.steps import MAX_COMMENT, add_event, is_application_step
 from app.approvals.targets import pick_users
-from app.models import EventType, HumanTask, TaskKind, TaskState, User
+from app.models import EventType, HumanTask, TaskCandidate, TaskKind, TaskState, User
 
 POSITIONS = ("before", "after")
 MODES = ("parallel", "sequential")
@@ -70,8 +72,15 @@ def add_signers(deps: Deps, user: User, task_id: int, usernames: list[str], *, p
     return rows
 
 
+def _stands_in_for_approver(session, user: User, step: HumanTask) -> bool:
+    """The user is a candidate of the step as its approver's proxy (代理): they may do what the approver may."""
+    return step.assignee_id is not None and session.scalar(select(exists().where(
+        TaskCandidate.task_id == step.id, TaskCandidate.user_id == user.id,
+        TaskCandidate.on_behalf_of_id == step.assignee_id))) is True
+
+
 def remove_signer(deps: Deps, user: User, sub_task_id: int, comment: str | None = None) -> HumanTask:
-    """减签: take off a signer who has not signed yet (whoever added them, or the step's approver)."""
+    """减签: take off a signer who has not signed yet: whoever added them, the step's approver or their proxy."""
     _check_comment(comment)
     session = deps.session
     with transaction(session):
@@ -81,7 +90,7 @@ def remove_signer(deps: Deps, user: User, sub_task_id: int, comment: str | None 
         if signer.kind not in SIGNER_KINDS:
             raise Conflict("只能减去加签人")
         step = session.get(HumanTask, signer.parent_id)
-        if user.id not in (signer.added_by_id, step.assignee_id):
+        if user.id not in (signer.added_by_id, step.assignee_id) and not _stands_in_for_approver(session, user, step):
             raise Forbidden("只有加签的人或本环节审批人可以减签")
         if signer.state not in (TaskState.READY, TaskState.PENDING) or step.state != TaskState.READY:
             raise Conflict("该加签人已签署或环节已结束，不能减签")

@@ -13,14 +13,8 @@ from app.approvals.errors import Conflict, InvalidInput
 from app.approvals.notices import notify
 from app.approvals.steps import MAX_COMMENT, add_event
 from app.approvals.targets import pick_users
-from app.models import EventType, HumanTask, Org, Role, RoleGrant, TaskCandidate, TaskKind, TaskState, User
-
-REASSIGNERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-
-def _oversees(session, user: User, org_id: int) -> bool:
-    path = session.scalar(select(Org.path).where(Org.id == org_id))
-    return any(g.role in REASSIGNERS and path.startswith(g.org.path) for g in user.grants)
+from app.inbox.visibility import may_reassign
+from app.models import EventType, HumanTask, Org, RoleGrant, TaskCandidate, TaskKind, TaskState, User
 
 
 def _holds_role_for(session, user: User, role: str, org_id: int) -> bool:
@@ -38,7 +32,7 @@ def transfer_task(deps: Deps, user: User, task_id: int, username: str, comment: 
     with transaction(session):
         locked = lock_task(session, task_id, user.id)
         task, instance = locked.task, locked.instance
-        if _oversees(session, user, instance.org_id):
+        if may_reassign(session, user, instance.org_id):
             ensure_visible(session, user, locked)
             if task.state != TaskState.READY or task.waiting_for:
                 raise Conflict("该任务当前不能转办")

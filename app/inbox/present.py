@@ -57,6 +57,7 @@ def task_brief(task: HumanTask) -> dict:
         "note": task.note,
         "fallback": task.fallback,
         "assignee": user_ref(task.assignee),
+        "added_by": user_ref(task.added_by) if task.added_by_id else None,
         "created_at": task.created_at,
         "due_at": task.due_at,
         "claimed_at": task.claimed_at,

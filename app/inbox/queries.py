@@ -103,7 +103,8 @@ INSTANCE_SUMMARY = (
 
 
 def _task_query(*, completed: bool) -> Select:
-    people = [_user_columns(HumanTask.assignee)] + ([_user_columns(HumanTask.completed_by)] if completed else [])
+    people = [_user_columns(HumanTask.assignee), _user_columns(HumanTask.added_by)] + \
+        ([_user_columns(HumanTask.completed_by)] if completed else [])
     return (
         select(HumanTask)
         .join(HumanTask.instance)
@@ -191,7 +192,7 @@ def open_tasks_of(session: Session, instance_ids: list[int]) -> dict[int, list[H
     if not instance_ids:
         return {}
     rows = session.scalars(
-        select(HumanTask).options(_user_columns(HumanTask.assignee))
+        select(HumanTask).options(_user_columns(HumanTask.assignee), _user_columns(HumanTask.added_by))
         .where(HumanTask.instance_id.in_(instance_ids), HumanTask.state == TaskState.READY)
         .order_by(HumanTask.id)
     )

@@ -2,12 +2,15 @@
 
 A user sees an instance they started, one they have or had a task on, one copied to them (抄送), and
 every instance under an org where they hold an oversight role (unit head, finance head, supervisor,
-auditor, admin).
+auditor, admin). Supervisors and admins over a request's org may also reassign its tasks (转办).
 """
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import OVERSIGHT_ROLES, CarbonCopy, HumanTask, Org, ProcessInstance, TaskCandidate, User
+from app.models import OVERSIGHT_ROLES, CarbonCopy, HumanTask, Org, ProcessInstance, Role, TaskCandidate, User
+
+# Who may reassign any open task of a request under their org (how a task nobody could take gets an owner).
+REASSIGNERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def overseen_org_ids(session: Session, user: User) -> list[int]:
@@ -48,3 +51,9 @@ def can_see_instance(session: Session, user: User, instance_id: int) -> bool:
     return bool(session.scalar(
         select(exists().where(ProcessInstance.id == instance_id, visible_instances(session, user)))
     ))
+
+
+def may_reassign(session: Session, user: User, org_id: int) -> bool:
+    """The user is a supervisor or admin at the org or above it: they may reassign its requests' tasks."""
+    path = session.scalar(select(Org.path).where(Org.id == org_id))
+    return path is not None and any(g.role in REASSIGNERS and path.startswith(g.org.path) for g in user.grants)

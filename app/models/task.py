@@ -117,6 +117,7 @@ class HumanTask(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
     @property
     def is_ready(self) -> bool:

@@ -40,8 +40,8 @@ def _return_targets(user: User, detail: dict) -> list:
 
 
 def _removable(detail: dict, user: User) -> set[int]:
-    """Signer sub-tasks not yet signed that the viewer may take off: who added them, or the step's approver
-    (or whoever stands in for the approver: the use case has the last word)."""
+    """Signer sub-tasks not yet signed that the viewer may take off: who added them, the step's approver or
+    the approver's proxy, as app/approvals/signing.py remove_signer decides (it has the last word)."""
     if detail["state"] != TaskState.READY:
         return set()
     approver = (detail["assignee"] or {}).get("id")

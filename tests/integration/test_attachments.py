@@ -160,6 +160,19 @@ def test_a_download_is_byte_identical_and_cannot_run_in_the_browser(demo, as_use
     assert again.status_code == 304
 
 
+def test_a_file_gone_from_the_store_answers_a_clear_410_not_a_server_error(demo, as_user, files_dir):
+    _, task = at_unit_head(as_user)
+    attachment = upload(as_user("nyb_head"), task["id"], pdf_bytes(), "报销单据.pdf").json
+    [stored] = stored_files(files_dir)
+    stored.unlink()
+    response = download(as_user("nyb_clerk"), attachment["url"])
+    assert response.status_code == 410
+    assert response.json["error"] == "attachment_missing"
+    assert "报销单据.pdf" in response.json["message"] and "附件文件已丢失" in response.json["message"]
+    assert "Content-Disposition" not in response.headers
+    assert download(as_user("qs_clerk"), attachment["url"]).status_code == 404  # still nothing for outsiders
+
+
 def test_the_history_lists_the_attachment_with_its_sha256(demo, as_user):
     instance, task = at_unit_head(as_user)
     data = pdf_bytes()

@@ -98,6 +98,22 @@ def test_with_nobody_at_all_supervisors_are_told_and_transfer_it(demo, as_user, 
     assert my_task(as_user("nyb_head"), instance["id"])["fallback"] is None
 
 
+def test_the_task_says_who_may_reassign_it_as_the_transfer_use_case_decides(demo, as_user, db_session):
+    for name in ("nyb_head", "admin"):
+        user(db_session, name).active = False
+    db_session.commit()
+    instance = start_claim(as_user("nyb_clerk"))
+    [task] = as_user("duban").get(f"/api/v1/instances/{instance['id']}").json["current_tasks"]
+    assert as_user("duban").get(f"/api/v1/tasks/{task['id']}").json["can_transfer"] is True
+    for name in ("cz_head", "nyb_clerk"):  # sees the request, may not reassign it
+        assert as_user(name).get(f"/api/v1/tasks/{task['id']}").json["can_transfer"] is False, name
+    user(db_session, "admin").active = True
+    db_session.commit()
+    assert as_user("admin").get(f"/api/v1/tasks/{task['id']}").json["can_transfer"] is True
+    assert as_user("cz_head").post(f"/api/v1/tasks/{task['id']}/transfer", json={"to": "nyb_clerk"}).status_code \
+        == 403
+
+
 def test_a_role_only_held_above_the_township_is_flagged_as_a_higher_holder(demo, tmp_path, as_user):
     doc = (Bpmn("audit_check", "审计复核").lane("l1", "经办人", "start", "apply").lane("l2", "审计", "audit")
            .start().user_task("apply", "申请").user_task("audit", "审计复核").end()
@@ -129,6 +145,31 @@ def test_a_proxy_does_the_task_that_arrived_while_the_principal_was_away(demo, a
     assert event[0]["actor_name"] == "赵主任（代周主任）"
     step = as_user("nyb_clerk").get(f"/api/v1/tasks/{task['id']}").json
     assert step["completed_by_name"] == "赵主任（代周主任）"
+
+
+def test_a_proxy_is_told_whom_they_act_for_by_name(demo, as_user, db_session):
+    away(db_session, "nyb_head", "zfb_head")
+    instance = start_claim(as_user("nyb_clerk"))
+    task = my_task(as_user("zfb_head"), instance["id"])
+    detail = as_user("zfb_head").get(f"/api/v1/tasks/{task['id']}").json
+    assert detail["acting_for"] == {"id": user(db_session, "nyb_head").id, "username": "nyb_head",
+                                    "display_name": "周主任"}
+    assert detail["can_act"] is True
+    assert as_user("nyb_head").get(f"/api/v1/tasks/{task['id']}").json["acting_for"] is None
+
+
+def test_a_proxy_may_take_off_a_signer_the_approver_added(demo, as_user, db_session):
+    away(db_session, "nyb_head", "zfb_head")
+    instance = start_claim(as_user("nyb_clerk"))
+    task = my_task(as_user("nyb_head"), instance["id"])
+    [signer] = as_user("nyb_head").post(f"/api/v1/tasks/{task['id']}/signers",
+                                        json={"signers": ["deputy"], "position": "after"}).json["tasks"]
+    assert as_user("swb_head").post(f"/api/v1/tasks/{signer['id']}/remove-signer", json={}).status_code == 404
+    response = as_user("zfb_head").post(f"/api/v1/tasks/{signer['id']}/remove-signer", json={"comment": "不必了"})
+    assert response.status_code == 200, response.json
+    assert response.json["task"]["state"] == "cancelled"
+    removed = [e for e in history(as_user("nyb_clerk"), instance["id"]) if e["type"] == "signer_removed"]
+    assert [(e["actor"]["username"], e["data"]["signer"]) for e in removed] == [("zfb_head", "deputy")]
 
 
 @pytest.mark.parametrize("window", [dict(starts=timedelta(days=1)), dict(ends=timedelta(minutes=-1)),

@@ -111,3 +111,30 @@ def test_bad_input_to_read_changes_nothing(notices, as_user, db_session):
 def test_notifications_need_a_login(notices, client):
     assert client.get("/api/v1/notifications").status_code == 401
     assert client.post("/api/v1/notifications/read-all").status_code == 401
+
+
+def test_the_use_cases_behind_the_api_and_the_pages_list_and_mark_read(notices, as_user, deps, db_session):
+    """One list query and one pair of mark-read writes serve the API and the pages (app/inbox, app/approvals)."""
+    from app.approvals.errors import NotFound
+    from app.approvals.notifications import mark_all_read, mark_read
+    from app.inbox.notifications import notification_dict, notifications_of, unread_count
+
+    mine, others = notices
+    reviewer = db_session.scalar(select(User).where(User.username == "cz_reviewer"))
+    found = notifications_of(db_session, reviewer.id, page=1, per_page=2)
+    assert ([n.id for n in found.items], found.total) == ([mine[2], mine[1]], 3)
+    api_items = listing(as_user("cz_reviewer"), "?per_page=2")["items"]
+    assert [{**notification_dict(n), "created_at": n.created_at.isoformat()} for n in found.items] == api_items
+
+    first = mark_read(deps(), reviewer, mine[0])
+    assert first.read_at is not None and mark_read(deps(), reviewer, mine[0]).read_at == first.read_at
+    with pytest.raises(NotFound):
+        mark_read(deps(), reviewer, others)
+    assert read_at(db_session, others) is None
+    assert unread_count(db_session, reviewer.id) == 2 == listing(as_user("cz_reviewer"))["unread_count"]
+    assert [n.id for n in notifications_of(db_session, reviewer.id, unread_only=True).items] == [mine[2], mine[1]]
+
+    assert mark_all_read(deps(), reviewer) == 2
+    assert read_at(db_session, mine[0]) == first.read_at  # the first read time stays
+    assert unread_count(db_session, reviewer.id) == 0
+    assert as_user("cz_reviewer2").post("/api/v1/notifications/read-all").json == {"updated": 1, "unread_count": 0}

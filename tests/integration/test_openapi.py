@@ -70,3 +70,14 @@ def _status_name(code: str) -> str:
     from http import HTTPStatus
 
     return HTTPStatus(int(code)).name
+
+
+def test_who_a_proxy_acts_for_and_who_added_a_sub_task_are_documented_as_users(spec):
+    schemas = spec["components"]["schemas"]
+    for schema, field in (("TaskDetail", "acting_for"), ("TaskBrief", "added_by")):
+        prop = schemas[schema]["properties"][field]
+        assert {"$ref": "#/components/schemas/UserRef"} in prop["anyOf"], (schema, field)
+        assert prop["description"], (schema, field)
+    download = spec["paths"]["/api/v1/attachments/{attachment_id}"]["get"]
+    assert download["responses"]["410"] == {"$ref": "#/components/responses/GONE"}
+    assert "410" in download["description"]

@@ -1,4 +1,6 @@
 """转办, 委派, 加签/减签, 撤回: happy paths, refusals, and what the history records."""
+from app import clock
+from app.admin.people import GrantSpec, add_user
 from tests.integration.processes import act, history, my_task, no_task
 from tests.integration.test_approval_flow import start_claim
 
@@ -111,6 +113,28 @@ def test_a_signer_who_has_not_signed_can_be_removed(demo, as_user):
     assert response.status_code == 200 and response.json["task"]["state"] == "cancelled"
     assert no_task(as_user("deputy"), instance["id"])
     assert act(head, task["id"]).status_code == 200  # nobody left to wait for
+
+
+def test_a_sub_task_names_who_added_it_and_they_may_remove_it_after_handing_the_step_on(demo, as_user, db_session):
+    instance, head, task = at_unit_head(as_user)
+    add_user(db_session, "nyb_head2", "long-enough-1", [GrantSpec("unit_head", "SFZ-NYB")], display_name="钱主任",
+             now=clock.now(), hash_profile="CHEAPEST")
+    added = head.post(f"/api/v1/tasks/{task['id']}/signers",
+                      json={"signers": ["deputy"], "position": "after"}).json["tasks"]
+    assert added[0]["added_by"]["username"] == "nyb_head"
+    step = head.get(f"/api/v1/tasks/{task['id']}").json
+    assert [(s["assignee"]["username"], s["added_by"]["username"]) for s in step["sub_tasks"]] == \
+        [("deputy", "nyb_head")]
+    assert step["added_by"] is None  # a step is nobody's addition
+    assert as_user("deputy").get(f"/api/v1/tasks/{added[0]['id']}").json["added_by"]["display_name"] == "周主任"
+
+    moved = head.post(f"/api/v1/tasks/{task['id']}/transfer", json={"to": "nyb_head2"})
+    assert moved.status_code == 200, moved.json
+    assert as_user("nyb_head2").get(f"/api/v1/tasks/{task['id']}").json["sub_tasks"][0]["added_by"]["id"] == \
+        head.user.id
+    removed = head.post(f"/api/v1/tasks/{added[0]['id']}/remove-signer", json={"comment": "不必加签了"})
+    assert removed.status_code == 200 and removed.json["task"]["state"] == "cancelled"
+    assert act(as_user("nyb_head2"), task["id"]).status_code == 200  # nobody left to sign after the approver
 
 
 def test_a_signer_who_signed_cannot_be_removed(demo, as_user):

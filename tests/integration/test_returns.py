@@ -1,12 +1,17 @@
 """退回: to the applicant or an earlier step; from inside a multi-approver step; after signers were added;
 and the timers of what was cancelled never fire."""
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 import time_machine
+from sqlalchemy import event, text
 
 from app import clock
 from app.approvals.timers import fire_due_timers
 from tests.integration.processes import act, approver_step, deploy, history, my_task, no_task, start
+from tests.integration.test_approval_flow import start_claim, the_task
 from tests.unit.bpmn_builder import Bpmn
 
 
@@ -176,3 +181,81 @@ def test_the_timer_of_a_live_step_does_fire(demo, tmp_path, as_user):
         opened = fire_due_timers(deps(), instance["id"])
     assert [t.bpmn_id for t in opened] == ["escalated"]
     assert my_task(as_user("cz_head"), instance["id"])["name"] == "所长督办"
+
+
+# -- an empty target; showing the targets locks and writes nothing ---------------------------------------
+
+@pytest.mark.parametrize("target", ["", "  "])
+def test_an_empty_target_is_asked_for_by_its_field(demo, as_user, target):
+    instance = start_claim(as_user("nyb_clerk"))
+    head = as_user("nyb_head")
+    task = the_task(head, instance["id"])
+    response = give_back(head, task["id"], target, "材料不全")
+    assert response.status_code == 400, response.json
+    assert response.json["details"] == {"target": ["请选择退回到的环节"]}
+    both = give_back(head, task["id"], "  ", " ")
+    assert both.json["message"] == "请选择退回到的环节"
+    assert both.json["details"] == {"target": ["请选择退回到的环节"], "comment": ["退回须说明原因"]}
+    assert the_task(head, instance["id"])["id"] == task["id"]
+
+
+@contextmanager
+def statements_of(flask_app):
+    """Every statement `flask_app` sends to the database meanwhile: (SQL, whether it asked for a row lock).
+
+    The lock is read from the statement object, so it is seen on SQLite too (which drops FOR UPDATE).
+    """
+    from app.extensions import db
+
+    with flask_app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        compiled = getattr(context, "compiled", None)
+        locks = getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+        seen.append((statement, locks or "FOR UPDATE" in statement.upper()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_listing_the_return_targets_locks_and_writes_nothing(demo, as_user, client):
+    instance = start_claim(as_user("nyb_clerk"))
+    head = as_user("nyb_head")
+    task = the_task(head, instance["id"])
+    with statements_of(client.application) as seen:
+        assert targets(head, task["id"]) == [("apply", True)]
+    assert seen, "the request ran no statement at all"
+    assert [sql for sql, locks in seen if locks] == []
+    assert [sql for sql, _ in seen if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))] == []
+
+
+@pytest.mark.postgres
+def test_the_return_targets_answer_while_another_action_holds_the_request(demo, as_user, client, db_session):
+    """An action in progress holds the instance row (SELECT ... FOR UPDATE): listing the targets does not wait."""
+    from app.extensions import db
+
+    instance = start_claim(as_user("nyb_clerk"))
+    head = as_user("nyb_head")
+    task = the_task(head, instance["id"])
+    answers = []
+    holder = db.engine.connect()
+    try:
+        holder.begin()
+        holder.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": instance["id"]})
+        reader = threading.Thread(target=lambda: answers.append(
+            client.get(f"/api/v1/tasks/{task['id']}/return-targets",
+                       headers={"Authorization": f"Bearer {head.token}"})))
+        reader.start()
+        reader.join(timeout=5)
+        waited = reader.is_alive()
+    finally:
+        holder.rollback()
+        holder.close()
+    reader.join(timeout=30)
+    assert not waited, "GET return-targets waited for the row lock of an action in progress"
+    assert answers[0].status_code == 200 and [t["bpmn_id"] for t in answers[0].json] == ["apply"]
