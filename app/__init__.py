@@ -30,9 +30,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from app import api, cli, web
+    from app import api, cli, jobs, web  # noqa: F401 - jobs registers its session hooks on import
     from app.api import errors as api_errors  # noqa: F401 - imported for its handlers
     from app.approvals.hooks import Hooks
+    from app.bank import make_bank
+    from app.budget.operators import budget_operators, register_hooks
     from app.engine import Engine
     from app.extensions import csrf, db, end_session, migrate
     from app.models.types import render_for_migration
@@ -56,11 +58,15 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    operators = OperatorRegistry({**default_operators(), **app.config["EXTRA_OPERATORS"]})
+    operators = OperatorRegistry({**default_operators(), **budget_operators(make_bank(app.config)),
+                                  **app.config["EXTRA_OPERATORS"]})
+    hooks = Hooks()
+    register_hooks(hooks)
     app.extensions["township_runtime"] = Runtime(
         engine=Engine(operators), catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators,
-        hooks=Hooks(),
+        hooks=hooks,
     )
+    app.extensions.setdefault("township_jobs", None)  # made on first use: app.jobs.queue_for
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)

@@ -7,12 +7,16 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from app.admin.people import add_org, add_user, parse_grant
-from app.admin.seed import DEMO_PASSWORD, seed_people, seed_requests
+from app.admin.seed import DEMO_PASSWORD, seed_people, seed_reference, seed_requests
+from app.admin.seed_budget import seed_office
 from app.approvals.deploy import deploy_processes
 from app.approvals.errors import ApprovalError
+from app.controls.cli import settings_cli
 from app.engine import BpmnSource, InvalidBpmn
 from app.extensions import db
+from app.jobs import InlineQueue
 from app.models import ROLE_NAMES, InstanceStatus, Org, ProcessDefinition, ProcessInstance, User
+from app.refdata.cli import refdata_cli
 from app.runtime import deps
 
 org_cli = AppGroup("org", help="单位（县、乡镇、预算单位、科室）")
@@ -123,7 +127,9 @@ def bpmn_list():
 
 @click.command("seed-demo")
 def seed_demo():
-    """创建示范县/示范镇、各角色用户，部署 bpmn/，并放入几笔在办的申请。已存在则不重复创建。"""
+    """创建示范县/示范镇、各角色用户、代码表和会计科目，部署 bpmn/，并走真实流程建好本年度预算和在办申请。"""
+    # Jobs the seed asks for (the simulated bank's answers) run at once: a command has no worker to wait for.
+    current_app.extensions["township_jobs"] = InlineQueue(current_app._get_current_object())
     d = deps()
     result = seed_people(d, current_app.config["PASSWORD_HASH_PROFILE"])
     sources = [BpmnSource(p.name, p.read_bytes()) for p in _bpmn_files(())]
@@ -131,13 +137,16 @@ def seed_demo():
         deploy_processes(d, sources, forms_dir=current_app.config["FORMS_DIR"])
     except (ApprovalError, InvalidBpmn) as exc:
         _fail(exc)
+    seed_reference(deps())
     if result.created:
-        count = seed_requests(deps())
-        click.echo(f"已创建示范镇：{result.users} 个用户（密码 {DEMO_PASSWORD}），{count} 笔在办申请。")
+        count = seed_requests(deps()) + seed_office(deps())
+        click.echo(f"已创建示范镇：{result.users} 个用户（密码 {DEMO_PASSWORD}），项目、预算、指标、用款计划，"
+                   f"{count} 笔申请（已办结的和在办的）。")
     else:
         click.echo("示范镇已存在，未重复创建；bpmn/ 已同步部署。")
 
 
 def init_app(app) -> None:
-    for group in (org_cli, user_cli, bpmn_cli, seed_demo):
+    for group in (org_cli, user_cli, bpmn_cli, seed_demo, refdata_cli):
         app.cli.add_command(group)
+    app.cli.add_command(settings_cli)

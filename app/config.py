@@ -93,4 +93,13 @@ def config_from_env() -> dict:
         MAX_CONTENT_LENGTH=int(env("MAX_UPLOAD_BYTES", 11 * 1024 * 1024)),
         URGE_INTERVAL=timedelta(minutes=int(env("URGE_INTERVAL_MINUTES", 30))),
         EXTRA_OPERATORS={},  # name -> callable, added to the registry (tests, plug-ins)
+        # Background jobs: "rq" (needs REDIS_URL), "thread" (in-process), "inline" (at once, for tests);
+        # unset: rq when REDIS_URL is set, else thread.
+        JOBS_MODE=env("JOBS_MODE") or None,
+        # The agent bank: "simulated" (answers by itself, returning BANK_RETURN_SHARE of the payments) or
+        # "file" (the treasury uploads the batch file; answers come to POST /api/v1/bank/callbacks).
+        BANK_ADAPTER=env("BANK_ADAPTER", "simulated"),
+        BANK_RETURN_SHARE=float(env("BANK_RETURN_SHARE", "0.1")),
+        # HMAC-SHA256 key the bank signs its callbacks with (X-Bank-Signature); unset: callbacks refused.
+        BANK_CALLBACK_SECRET=env("BANK_CALLBACK_SECRET") or None,
     )

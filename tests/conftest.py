@@ -64,6 +64,9 @@ def test_config(url: str, **overrides) -> dict:
         "SECRET_KEY": "test-secret",
         "BPMN_DIR": ROOT / "bpmn",
         "FORMS_DIR": ROOT / "forms",
+        "JOBS_MODE": "inline",  # jobs run right after the commit that asked for them, in the test's thread
+        "BANK_ADAPTER": "file",  # the bank answers only through the callback API, when a test says so
+        "BANK_CALLBACK_SECRET": "test-bank-secret",
         **overrides,
     }
 
@@ -167,6 +170,9 @@ class ApiClient:
 
     def post(self, url, **kw):
         return self.client.post(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def put(self, url, **kw):
+        return self.client.put(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
     def delete(self, url, **kw):
         return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)

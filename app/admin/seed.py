@@ -12,7 +12,7 @@ from app.admin.people import GrantSpec, add_org, add_user
 from app.approvals.deps import Deps
 from app.approvals.instances import start_instance
 from app.approvals.tasks import complete_task
-from app.models import HumanTask, Org, TaskState, User
+from app.models import HumanTask, Org, TaskState, UnitType, User
 
 DEMO_PASSWORD = "demo-2026"
 COUNTY, TOWNSHIP, OTHER_TOWNSHIP = "SFX", "SFZ", "QSZ"
@@ -29,6 +29,9 @@ ORGS = [
     (OTHER_TOWNSHIP, "青山镇", "township", COUNTY),
     ("QSZ-ZFB", "青山镇政府办", "unit", OTHER_TOWNSHIP),
 ]
+
+# 事业单位 keep 事业支出 books (7201); every other unit is a 行政单位 (7101) (domain.md §7).
+INSTITUTIONS = {"SFZ-ZXXX", "SFZ-WSY"}
 
 # username, display name, grants. One user for every role; clerks and heads in each unit.
 USERS = [
@@ -75,12 +78,25 @@ def seed_people(deps: Deps, hash_profile: str) -> SeedResult:
     if session.scalar(select(Org).where(Org.code == TOWNSHIP)) is not None:
         return SeedResult(False, 0)
     for code, name, kind, parent in ORGS:
-        add_org(session, code, name, kind, parent)
+        org = add_org(session, code, name, kind, parent)
+        if kind == "unit":
+            org.unit_type = UnitType.INSTITUTION if code in INSTITUTIONS else UnitType.ADMINISTRATIVE
+    session.commit()
     for username, display_name, grants in USERS:
         specs = [GrantSpec(*g.split("@")) for g in grants]
         add_user(session, username, DEMO_PASSWORD, specs, display_name=display_name, now=deps.now,
                  hash_profile=hash_profile)
     return SeedResult(True, len(USERS))
+
+
+def seed_reference(deps: Deps) -> None:
+    """The code tables and the chart of accounts the budget processes need (idempotent)."""
+    from app.accounting import seed_chart
+    from app.refdata import seed_refdata
+
+    seed_refdata(deps.session, deps.now)
+    seed_chart(deps.session)
+    deps.session.commit()
 
 
 def _user(deps: Deps, username: str) -> User:

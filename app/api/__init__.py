@@ -82,8 +82,25 @@ api = Api()
 
 
 def init_app(app) -> None:
-    from app.api import attachments, auth, copies, definitions, instances, notifications, operations, proxies, tasks
+    from app.api import (
+        attachments,
+        auth,
+        bank,
+        budget,
+        copies,
+        definitions,
+        instances,
+        ledger,
+        notifications,
+        operations,
+        proxies,
+        refdata,
+        settings,
+        tasks,
+    )
 
     api.init_app(app)
-    for module in (auth, definitions, instances, tasks, operations, attachments, copies, notifications, proxies):
+    for module in (auth, definitions, instances, tasks, operations, attachments, copies, notifications, proxies,
+                   refdata, settings, budget, ledger, bank):
         api.register_blueprint(module.bp)
+    api.register_blueprint(bank.callbacks)  # public: authenticated by the bank's HMAC signature

@@ -85,6 +85,8 @@ class TaskBrief(Schema):
     note = fields.String(allow_none=True, metadata={"description": "给办理人的说明，如退回原因、转办说明"})
     fallback = fields.String(allow_none=True, metadata={"description": "无人可办时的兜底：higher_holder、admin、none"})
     assignee = fields.Nested(UserRef, allow_none=True)
+    added_by = fields.Nested(UserRef, allow_none=True,
+                             metadata={"description": "加签、委派子任务：由谁加上（此人可以减签）"})
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
     claimed_at = fields.DateTime(allow_none=True)
@@ -96,6 +98,15 @@ class TaskBrief(Schema):
     comment = fields.String(allow_none=True)
 
 
+class ControlResultOut(Schema):
+    rule = fields.String(metadata={"description": "控制规则编号 C01–C19"})
+    outcome = fields.String(metadata={"description": "pass 通过 / warn 提示 / block 阻断"})
+    message = fields.String()
+    evidence = fields.Dict(metadata={"description": "规则所依据的余额、编码等"})
+    source = fields.String(metadata={"description": "规则依据（法规、制度）"})
+    checked_at = fields.DateTime()
+
+
 class TaskDetail(TaskBrief):
     instance = fields.Nested(InstanceSummary)
     can_act = fields.Boolean(metadata={"description": "当前用户现在能否办理"})
@@ -105,11 +116,14 @@ class TaskDetail(TaskBrief):
     can_delegate = fields.Boolean()
     can_add_signer = fields.Boolean()
     can_transfer = fields.Boolean()
-    acting_for = fields.Integer(allow_none=True, metadata={"description": "当前用户作为代理人时，被代理人的 id"})
+    acting_for = fields.Nested(UserRef, allow_none=True,
+                               metadata={"description": "当前用户作为代理人时，被代理人（代理办理）"})
     sub_tasks = fields.List(fields.Nested(TaskBrief), metadata={"description": "多人审批成员、加签人、被委派人"})
     is_application = fields.Boolean(metadata={"description": "申请人自己的环节（无需审批意见）"})
     form = fields.Dict(metadata={"description": "本环节表单（JSON Schema）"})
     data = fields.Dict(metadata={"description": "流程数据（申请内容与此前各环节填写的内容）"})
+    controls = fields.List(fields.Nested(ControlResultOut),
+                           metadata={"description": "控制规则对本申请的最新检查结果（每条规则一项）"})
 
 
 class EventOut(Schema):

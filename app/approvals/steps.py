@@ -52,8 +52,8 @@ def add_event(session: Session, instance: ProcessInstance, type_: EventType, now
 
 
 def is_application_step(deployed: Deployed, process_id: str, bpmn_id: str) -> bool:
-    """The applicant's own step (申请): the user task the main process's start event leads to."""
-    return process_id == deployed.process_id and bpmn_id == deployed.bundle.model.application_task_id
+    """The applicant's own step: 申请, or one the diagram hands back to them (Deployed.is_applicant_step)."""
+    return deployed.is_applicant_step(process_id, bpmn_id)
 
 
 def separation_of_duties(instance: ProcessInstance, deployed: Deployed, bpmn_id: str,

@@ -1,5 +1,5 @@
-"""撤回 withdraw: the applicant takes back a request nobody has acted on yet; an approver takes back
-their approval while the next step is still untouched.
+"""撤回 withdraw: the applicant takes back a request nobody has acted on yet, or one an approver sent
+back to them (退回后放弃); an approver takes back their approval while the next step is still untouched.
 
 "Acted on" means a person did something with it: completed, claimed, returned, transferred,
 delegated, added or removed a signer, copied it on, took back an approval. What the system did on its
@@ -17,10 +17,12 @@ from app.inbox.visibility import can_see_instance
 from app.models import (
     Decision,
     EventType,
+    HumanTask,
     InstanceEvent,
     InstanceStatus,
     ProcessInstance,
     TaskKind,
+    TaskState,
     User,
 )
 from app.processes.forms import RESERVED_FIELDS
@@ -34,6 +36,13 @@ def _acted_on_by_others(session, instance: ProcessInstance, user_id: int, after_
     return session.scalar(select(exists().where(
         InstanceEvent.instance_id == instance.id, InstanceEvent.seq > after_seq, InstanceEvent.type.in_(ACTS),
         InstanceEvent.actor_id.is_not(None), InstanceEvent.actor_id != user_id))) is True
+
+
+def _back_with_applicant(session, instance: ProcessInstance, deployed) -> bool:
+    """The request waits at the applicant's own step (sent back to them): they may abandon it."""
+    ready = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                    HumanTask.state == TaskState.READY)).all()
+    return bool(ready) and all(is_application_step(deployed, t.bpmn_process_id, t.bpmn_id) for t in ready)
 
 
 def _check_comment(comment: str | None) -> None:
@@ -55,9 +64,9 @@ def withdraw_instance(deps: Deps, user: User, instance_id: int, comment: str | N
             raise Forbidden("只有申请人可以撤回申请")
         if instance.status != InstanceStatus.RUNNING:
             raise Conflict("申请已结束，不能撤回")
-        if _acted_on_by_others(session, instance, user.id):
-            raise Conflict("已有审批人处理，不能撤回；可请审批人退回")
         deployed, run = load_run(deps, instance, user.id)
+        if _acted_on_by_others(session, instance, user.id) and not _back_with_applicant(session, instance, deployed):
+            raise Conflict("已有审批人处理，不能撤回；可请审批人退回")
         before = run.ready_task_ids()
         run.cancel()
         save_step(session, instance, deployed, run, before=before, now=deps.now, actor_id=user.id, hooks=deps.hooks,

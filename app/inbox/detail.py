@@ -4,10 +4,11 @@ from sqlalchemy.orm import Session, joinedload, undefer
 
 from app.approvals.errors import NotFound
 from app.engine import Engine, EngineError
-from app.inbox.present import event_dict, instance_summary, task_brief
+from app.inbox.present import event_dict, instance_summary, task_brief, user_ref
 from app.inbox.queries import open_tasks_of
-from app.inbox.visibility import can_see_instance, visible_instances
+from app.inbox.visibility import can_see_instance, may_reassign, visible_instances
 from app.models import (
+    ControlResult,
     HumanTask,
     InstanceEvent,
     InstanceStatus,
@@ -55,7 +56,7 @@ def _shown_data(data: dict, hidden: set[str] = frozenset()) -> dict:
 def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, user: User, task_id: int) -> dict:
     row = session.execute(
         select(HumanTask, exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user.id))
-        .options(joinedload(HumanTask.assignee), joinedload(HumanTask.completed_by))
+        .options(joinedload(HumanTask.assignee), joinedload(HumanTask.completed_by), joinedload(HumanTask.added_by))
         .where(HumanTask.id == task_id)
     ).one_or_none()
     if row is None:
@@ -79,11 +80,12 @@ def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, us
         data = {}
     open_ = task.state == TaskState.READY and instance.status == InstanceStatus.RUNNING and not task.waiting_for
     mine = task.assignee_id == user.id or (is_candidate and task.assignee_id in (None, acting_for))
-    model = deployed.bundle.model
-    application = task.bpmn_process_id == deployed.process_id and task.bpmn_id == model.application_task_id
+    application = deployed.is_applicant_step(task.bpmn_process_id, task.bpmn_id)
     form = deployed.form(task.bpmn_process_id, task.bpmn_id) if task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) \
         else {"type": "object", "properties": {}}
     plain_step = task.kind == TaskKind.STEP and not task.multi and not application
+    # 转办: the task's approver, or a supervisor/admin over the request (the rules of app/approvals/transfer.py).
+    transferable = open_ and task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) and not task.multi
     return {
         **task_brief(task),
         "instance": instance_summary(instance),
@@ -93,20 +95,32 @@ def task_detail(session: Session, engine: Engine, catalog: DefinitionCatalog, us
         "can_return": open_ and mine and task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) and not application,
         "can_delegate": open_ and mine and plain_step,
         "can_add_signer": open_ and mine and plain_step,
-        "can_transfer": open_ and mine and task.kind in (TaskKind.STEP, TaskKind.COUNTERSIGN) and not task.multi,
-        "acting_for": acting_for,
+        "can_transfer": transferable and (mine or may_reassign(session, user, instance.org_id)),
+        "acting_for": user_ref(session.get(User, acting_for)) if acting_for else None,
         "is_application": application,
         "form": form,
         "data": _shown_data(data, hidden_fields(form)),
         "sub_tasks": [task_brief(t) for t in _sub_tasks(session, task)],
+        "controls": control_results(session, instance.id),
     }
+
+
+def control_results(session: Session, instance_id: int) -> list[dict]:
+    """What the control rules found on the request: for each rule, the verdicts of the latest check that ran it."""
+    rows = session.scalars(select(ControlResult).where(ControlResult.instance_id == instance_id)
+                           .order_by(ControlResult.checked_at, ControlResult.id)).all()
+    last_key = {row.rule: row.check_key for row in rows}
+    latest = sorted((row for row in rows if last_key[row.rule] == row.check_key), key=lambda row: (row.rule, row.id))
+    return [{"rule": r.rule, "outcome": r.outcome, "message": r.message, "evidence": r.evidence, "source": r.source,
+             "checked_at": r.checked_at} for r in latest]
 
 
 def _sub_tasks(session: Session, task: HumanTask) -> list[HumanTask]:
     if task.kind != TaskKind.STEP:
         return []
     return list(session.scalars(select(HumanTask).options(joinedload(HumanTask.assignee),
-                                                          joinedload(HumanTask.completed_by))
+                                                          joinedload(HumanTask.completed_by),
+                                                          joinedload(HumanTask.added_by))
                                 .where(HumanTask.parent_id == task.id).order_by(HumanTask.seq, HumanTask.id)))
 
 

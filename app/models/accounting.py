@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -34,6 +34,12 @@ class VoucherKind(StrEnum):
 
 class Voucher(Base):
     __tablename__ = "voucher"
+    __table_args__ = (
+        # A payment posts one voucher and at most one reversal: the database holds posting to once.
+        Index("uq_voucher_payment_kind", "payment_id", "kind", unique=True,
+              postgresql_where=text("payment_id IS NOT NULL"), sqlite_where=text("payment_id IS NOT NULL")),
+        Index("ix_voucher_org_year", "org_id", "fiscal_year"),  # a unit's (or township's) trial balance
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

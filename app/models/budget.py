@@ -46,7 +46,7 @@ class Project(Base):
     start_year: Mapped[int] = mapped_column(Integer)
     end_year: Mapped[int] = mapped_column(Integer)
     total_amount: Mapped[Decimal] = mapped_column(Money())
-    # 绩效目标: [{"goal": ..., "indicator": ..., "target": ..., "unit": ...}]
+    # 绩效目标: [{"kind": "产出指标"/"效益指标"/"满意度指标", "name": 指标名称, "target": 目标值}]
     goals: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.DRAFT)

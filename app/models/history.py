@@ -38,6 +38,8 @@ class EventType(StrEnum):
     COMMENT_ADDED = "comment_added"
     ATTACHMENT_ADDED = "attachment_added"  # data {attachment_id, filename, sha256, size, content_type}
     TASK_FALLBACK = "task_fallback"  # empty approver: data {reason, role}
+    BANK_RESULT = "bank_result"  # the bank's answer: data {bank_ref, status, reason}
+    PAYMENT_RETURNED = "payment_returned"  # 退票 after payment: vouchers reversed, indicator released
 
 
 class InstanceEvent(Base):

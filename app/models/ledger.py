@@ -43,6 +43,7 @@ class LedgerAccount(Base):
         Index("uq_ledger_account_indicator", "indicator_id", "kind", unique=True,
               postgresql_where=text("indicator_id IS NOT NULL AND month IS NULL"),
               sqlite_where=text("indicator_id IS NOT NULL AND month IS NULL")),
+        Index("ix_ledger_account_township_year", "township_id", "fiscal_year"),  # township balances, trial balance
         Index("uq_ledger_account_plan", "indicator_id", "kind", "month", unique=True,
               postgresql_where=text("month IS NOT NULL"), sqlite_where=text("month IS NOT NULL")),
     )

@@ -28,6 +28,15 @@ class Deployed:
     def form(self, process_id: str, task_id: str) -> dict:
         return self.forms.get(process_id, {}).get(task_id) or {"type": "object", "properties": {}}
 
+    def is_applicant_step(self, process_id: str, bpmn_id: str) -> bool:
+        """The applicant's own work, not an approval: the first step (申请), or one the diagram gives back
+        to them with the user-task property performer=applicant (e.g. 按控制数调整)."""
+        if process_id == self.process_id and bpmn_id == self.bundle.model.application_task_id:
+            return True
+        model = self.bundle.models.get(process_id)
+        task = model.user_tasks.get(bpmn_id) if model is not None else None
+        return task is not None and task.properties.get("performer") == "applicant"
+
 
 def latest_definition(session: Session, process_id: str) -> ProcessDefinition | None:
     return session.scalar(

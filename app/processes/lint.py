@@ -44,6 +44,8 @@ def _lint_user_tasks(model: ProcessModel, forms: Mapping[str, object]) -> list[B
             problems += [_at(model, task, f"表单 {task.id}.json：{p}") for p in check_form_schema(forms[task.id])]
         if task.properties.get("on_reject", "end") not in ON_REJECT:
             problems.append(_at(model, task, "属性 on_reject 只能是 end 或 route"))
+        if task.properties.get("performer", "role") not in ("role", "applicant"):
+            problems.append(_at(model, task, "属性 performer 只能是 role（按泳道角色）或 applicant（交回申请人）"))
         if task.id in model.multi_steps and model.multi_steps[task.id] not in MULTI:
             problems.append(_at(model, task, "多人审批的属性 multi 只能是 all（会签）或 any（或签）；"
                                              "依次审批请用顺序多实例标记"))

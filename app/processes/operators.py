@@ -6,6 +6,7 @@ failure becomes a BPMN error (caught by a boundary event, or failing the whole s
 """
 from collections.abc import Callable, Iterator, Mapping
 
+from app.db import savepoint
 from app.engine import ServiceCall
 
 Operator = Callable[..., object]
@@ -37,7 +38,7 @@ def _in_savepoint(fn: Operator) -> Operator:
         session = getattr(call.context, "session", None)
         if session is None:
             return fn(call, **params)
-        with session.begin_nested():
+        with savepoint(session):
             return fn(call, **params)
 
     run.__name__ = getattr(fn, "__name__", "operator")

@@ -25,3 +25,17 @@ def add_lane(xml: bytes, lane_id: str, lane_name: str) -> bytes:
     lane_set = root.find("bpmn:process/bpmn:laneSet", NS)
     etree.SubElement(lane_set, f"{{{BPMN}}}lane", id=lane_id, name=lane_name)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def add_step_on_flow(xml: bytes, flow_id: str, new_id: str, name: str, lane_name: str) -> bytes:
+    """Put user task `new_id` on sequence flow `flow_id` (the flow now ends at it, and it leads on)."""
+    root = etree.fromstring(xml)
+    process = root.find("bpmn:process", NS)
+    flow = next(f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("id") == flow_id)
+    etree.SubElement(process, f"{{{BPMN}}}userTask", id=new_id, name=name)
+    etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id=f"f_{new_id}", sourceRef=new_id,
+                     targetRef=flow.get("targetRef"))
+    flow.set("targetRef", new_id)
+    lane = next(x for x in process.iter(f"{{{BPMN}}}lane") if x.get("name") == lane_name)
+    etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = new_id
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -87,3 +87,23 @@ def test_the_demo_seed_runs_once_and_then_leaves_data_alone(cli, db_session):
     assert second.exit_code == 0 and "已存在" in second.output
     assert db_session.scalar(select(func.count()).select_from(User)) == users
     assert cli("bpmn", "list").output.count("expense_claim") == 1
+
+
+def test_the_demo_seed_leaves_a_living_office_with_work_in_every_budget_process(cli, db_session):
+    from app import accounting, ledger
+    from app.models import FundPlanLine, Indicator, InstanceStatus, Org, Payment, ProcessInstance, Project
+
+    assert cli("seed-demo").exit_code == 0
+    db_session.expire_all()
+    running = set(db_session.scalars(select(ProcessInstance.process_id).where(
+        ProcessInstance.status == InstanceStatus.RUNNING)))
+    assert running >= {"project_entry", "budget_declaration", "budget_adjustment", "fund_plan", "payment"}
+    assert db_session.scalar(select(func.count()).select_from(Project).where(Project.status == "in_library")) >= 5
+    township = db_session.scalar(select(Org).where(Org.code == "SFZ"))
+    year = db_session.scalar(select(func.max(Indicator.fiscal_year)).where(Indicator.township_id == township.id))
+    totals = ledger.township_balances(db_session, township.id, year)
+    assert totals.allotted > 0 and totals.paid > 0 and totals.in_flight > 0
+    assert db_session.scalar(select(func.count()).select_from(FundPlanLine).where(FundPlanLine.status == "approved"))
+    statuses = set(db_session.scalars(select(Payment.status)))
+    assert {"paid", "reserved"} <= statuses
+    assert accounting.trial_balance(db_session, township_id=township.id, fiscal_year=year).balanced

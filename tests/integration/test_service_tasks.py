@@ -158,7 +158,7 @@ def test_an_unregistered_operator_is_refused_at_deploy(demo, tmp_path):
     from app.engine import InvalidBpmn
 
     with pytest.raises(InvalidBpmn) as refused:
-        deploy(demo, tmp_path, "limit_unknown", operator="ledger.reserve")
+        deploy(demo, tmp_path, "limit_unknown", operator="ledger.teleport")
     [problem] = refused.value.problems
     assert (problem.element_id, problem.element_name) == ("check", "限额检查")
-    assert "ledger.reserve" in problem.message
+    assert "ledger.teleport" in problem.message

@@ -123,7 +123,7 @@ def test_starting_on_an_org_where_one_is_not_a_clerk_is_forbidden(demo, as_user)
 
 
 def test_starting_an_unknown_process_is_404(demo, as_user):
-    response = as_user("nyb_clerk").post("/api/v1/instances", json={"process_id": "payment", "data": {}})
+    response = as_user("nyb_clerk").post("/api/v1/instances", json={"process_id": "lottery_payout", "data": {}})
     assert response.status_code == 404
 
 

@@ -47,7 +47,8 @@ def test_a_new_step_added_in_bpmn_applies_to_new_requests_while_running_ones_fin
     assert clerk.get(f"/api/v1/instances/{new['id']}").json["status"] == "approved"
 
     listed = owner.get("/api/v1/process-definitions?all_versions=true").json
-    assert [(d["version"], d["latest"]) for d in listed] == [(2, True), (1, False)]
+    claims = [(d["version"], d["latest"]) for d in listed if d["process_id"] == "expense_claim"]
+    assert claims == [(2, True), (1, False)]
 
 
 def test_redeploying_the_same_content_is_a_no_op(demo, as_user):
@@ -71,7 +72,10 @@ def test_a_form_change_alone_is_a_new_version(demo, as_user):
 
 def test_the_running_counts_per_version_are_listed(demo, as_user):
     start_claim(as_user("nyb_clerk"))
-    [listed] = as_user("liucheng").get("/api/v1/process-definitions").json
-    assert (listed["process_id"], listed["version"], listed["running_instances"]) == ("expense_claim", 1, 1)
+    [listed] = [d for d in as_user("liucheng").get("/api/v1/process-definitions").json
+                if d["process_id"] == "expense_claim"]
+    assert (listed["version"], listed["running_instances"]) == (1, 1)
     assert listed["can_start"] is False
-    assert as_user("nyb_clerk").get("/api/v1/process-definitions").json[0]["can_start"] is True
+    claim = next(d for d in as_user("nyb_clerk").get("/api/v1/process-definitions").json
+                 if d["process_id"] == "expense_claim")
+    assert claim["can_start"] is True

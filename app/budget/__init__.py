@@ -1,0 +1,1 @@
+"""The budget domain's operators (registered by name for BPMN service tasks) and its use cases."""
