@@ -36,6 +36,7 @@ test: $(STAMP) vendor
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench/engine_step.py
+	$(BIN)/python scripts/bench/payment_flow.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check app tests scripts

@@ -68,9 +68,12 @@ def record_payment(call: ServiceCall) -> dict:
     return {"payment_id": payment.id, "indicator_id": indicator.id}
 
 
-def cumulative_amount(session: Session, payment: Payment) -> object:
-    """This payment plus the live ones before it for the same contract (or project and economic code)."""
-    same = Payment.contract_no == payment.contract_no if payment.contract_no else \
+def cumulative_amount(session: Session, payment: Payment, *, by_contract: bool = True) -> Decimal:
+    """This payment plus the live ones before it for the same contract (or project and economic code).
+
+    `by_contract=False` counts the purpose whatever the contract, as C18's large-sum test does.
+    """
+    same = Payment.contract_no == payment.contract_no if payment.contract_no and by_contract else \
         (Payment.org_id == payment.org_id) & (Payment.purpose_key == payment.purpose_key)
     before = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
         same, Payment.fiscal_year == payment.fiscal_year, Payment.id < payment.id, Payment.status.in_(LIVE)))
@@ -93,7 +96,8 @@ def route_payment(call: ServiceCall) -> dict:
     collective = settings["collective_decision"]
     contract = call.data.get("contract_amount")
     large_contract = contract not in (None, "") and Decimal(str(contract)) >= Decimal(collective["contract_amount"])
-    if call.data.get("major_item") or cumulative >= Decimal(collective["amount"]) or large_contract:
+    large_sum = cumulative_amount(session, payment, by_contract=False) >= Decimal(collective["amount"])
+    if call.data.get("major_item") or large_sum or large_contract:
         tier, rank = "T3", 3
     # 公务接待 and the other 三公 items go to 分管财政领导 and 镇长 whatever the amount (domain.md §5).
     three_public = matching_code(payment.econ_dept_code, settings["three_public"]["econ_codes"]) is not None

@@ -42,3 +42,14 @@ def test_a_quick_benchmark_run_reports_every_figure(bench_database):
         assert result[figure], figure
     assert result["sql_per_completion"]["max"] <= 12
     assert result["details"]["loop"]["sql_per_pass"]["max"] <= 12
+
+
+def test_a_quick_payment_benchmark_run_pays_and_reports_its_figures(bench_database):
+    run = subprocess.run([sys.executable, "scripts/bench/payment_flow.py", "--quick", "--database-url", bench_database],
+                         cwd=REPO, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "SECRET_KEY": "bench"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    for figure in ("pure_step_ms", "payment_ms", "ratio", "per_action_ratio", "per_action_median_ms"):
+        assert result[figure], figure
+    assert result["payments"] == 4 and result["sql_per_payment"]["max"] > 0

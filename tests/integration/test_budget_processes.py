@@ -350,3 +350,17 @@ def test_control_results_are_stored_with_the_request_and_shown_on_later_tasks(of
     shown = office.as_user("nyb_head").get(f"/api/v1/tasks/{task['id']}").get_json()["controls"]
     c19 = next(c for c in shown if c["rule"] == "C19")
     assert c19["outcome"] == "warn" and "白条" in c19["message"] and c19["source"]
+
+
+def test_the_collective_line_counts_the_purpose_across_contracts(office):
+    project = project_in_library(office, "村道硬化", "120000.00")
+    [code] = released_indicators(office, [line(project, "100000.00", econ="31005")])
+    first = office.start("nyb_clerk", "payment", payment_data(code, "30000.00", econ_dept_code="31005",
+                                                               contract_no="HT-A"))["id"]
+    second = office.start("nyb_clerk", "payment", payment_data(code, "30000.00", econ_dept_code="31005",
+                                                                contract_no="HT-B"))["id"]
+    for iid in (first, second):
+        for who in ("nyb_head", "cz_reviewer"):
+            office.act(who, iid)
+    assert office.payment(first).tier == "T2"
+    assert office.payment(second).tier == "T3"  # 60,000 for one purpose: C18's large sum, whatever the contract
