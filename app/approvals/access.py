@@ -4,8 +4,9 @@ Every action on a task locks the task and its instance (SELECT ... FOR UPDATE) a
 Every write to an instance's tasks holds its instance lock, so what the checks see is current.
 """
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session, undefer
 
 from app.approvals.errors import Conflict, Forbidden, NotFound
@@ -33,26 +34,39 @@ class Locked:
     decided_other_step: bool  # the user already decided another step of this request (C17)
 
 
-def _standing(task_id: int, user_id: int):
-    """The task, its instance and the user's standing on the task (candidate, for whom, C17), in one statement."""
+@cache
+def _standing(*, lock: bool, with_state: bool):
+    """The task, its instance and the user's standing on the task (candidate, for whom, C17), in one statement.
+
+    Built once per shape with bind parameters: constructing this statement costs more Python than
+    running it, and every action on a task starts here.
+    """
+    task_id, user_id = bindparam("task_id"), bindparam("user_id")
     mine = and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.user_id == user_id)
     other = HumanTask.__table__.alias("other_step")
     decided_other = exists().where(
         other.c.instance_id == HumanTask.instance_id, other.c.completed_by_id == user_id,
         other.c.bpmn_id != HumanTask.bpmn_id, other.c.kind != TaskKind.DELEGATE,
         other.c.decision.in_([Decision.APPROVE, Decision.REJECT]))
-    return (
+    query = (
         select(ProcessInstance, HumanTask, exists().where(mine),
                select(TaskCandidate.on_behalf_of_id).where(mine).limit(1).scalar_subquery(), decided_other)
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
         .where(HumanTask.id == task_id)
     )
-
-
-def _locked(session: Session, query, with_state: bool) -> Locked:
     if with_state:
         query = query.options(undefer(ProcessInstance.state))
-    row = session.execute(query).one_or_none()
+    if lock:
+        # Both rows are locked, not only the instance's: after waiting for a lock PostgreSQL re-reads
+        # only the locked rows, so a task completed meanwhile is seen as completed. The rows may already
+        # sit in the session's identity map: take what the lock just read.
+        query = query.with_for_update(of=[ProcessInstance, HumanTask]).execution_options(populate_existing=True)
+    return query
+
+
+def _locked(session: Session, task_id: int, user_id: int, *, lock: bool, with_state: bool) -> Locked:
+    row = session.execute(_standing(lock=lock, with_state=with_state),
+                          {"task_id": task_id, "user_id": user_id}).one_or_none()
     if row is None:
         raise NotFound("任务不存在")
     instance, task, candidate, candidate_for, decided = row
@@ -60,18 +74,8 @@ def _locked(session: Session, query, with_state: bool) -> Locked:
 
 
 def lock_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
-    """Lock the task and its instance and read both as they are now, with the user's standing on the task.
-
-    Both rows are locked, not only the instance's: after waiting for a lock PostgreSQL re-reads only
-    the locked rows, so a task completed meanwhile is seen as completed.
-    """
-    query = (
-        _standing(task_id, user_id)
-        .with_for_update(of=[ProcessInstance, HumanTask])
-        # The rows may already sit in the session's identity map: take what the lock just read.
-        .execution_options(populate_existing=True)
-    )
-    return _locked(session, query, with_state)
+    """Lock the task and its instance and read both as they are now, with the user's standing on the task."""
+    return _locked(session, task_id, user_id, lock=True, with_state=with_state)
 
 
 def read_task(session: Session, task_id: int, user_id: int, *, with_state: bool = False) -> Locked:
@@ -80,7 +84,7 @@ def read_task(session: Session, task_id: int, user_id: int, *, with_state: bool 
     Nothing waits on an action in progress and nothing is written; the action that follows checks again
     under its lock.
     """
-    return _locked(session, _standing(task_id, user_id), with_state)
+    return _locked(session, task_id, user_id, lock=False, with_state=with_state)
 
 
 def ensure_visible(session: Session, user: User, locked: Locked) -> None:

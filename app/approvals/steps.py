@@ -7,14 +7,13 @@ the run is saved once.
 """
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.approvals.hooks import Hooks
 from app.engine import ReadyTask, Run
 from app.inbox.assignment import Candidates, Exclusion, resolve_candidates
 from app.models import (
-    Decision,
     EventType,
     Fallback,
     HumanTask,
@@ -68,12 +67,7 @@ def separation_of_duties(instance: ProcessInstance, deployed: Deployed, bpmn_id:
     users = {instance.initiator_id}
     if just_decided is not None and just_decided[0] != bpmn_id:
         users.add(just_decided[1])
-    deciders = select(HumanTask.completed_by_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == TaskState.COMPLETED,
-        HumanTask.bpmn_id != bpmn_id, HumanTask.kind != TaskKind.DELEGATE,
-        HumanTask.completed_by_id.is_not(None),
-        HumanTask.decision.in_([Decision.APPROVE, Decision.REJECT]))
-    return Exclusion(frozenset(users), deciders)
+    return Exclusion(frozenset(users), deciders_of=(instance.id, bpmn_id))
 
 
 def _add_candidates(task: HumanTask, found: Candidates, user_ids) -> None:

@@ -9,12 +9,13 @@ flagged (empty approver); it is never approved by itself.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from app.inbox.proxies import away_at, proxy_applies
-from app.models import Fallback, Org, OrgKind, Proxy, Role, RoleGrant, User
+from app.models import Decision, Fallback, HumanTask, Org, OrgKind, Proxy, Role, RoleGrant, TaskKind, TaskState, User
 
 # Roles held inside a budget unit; every other role belongs to the township (or the county above).
 UNIT_ROLES = frozenset({Role.CLERK, Role.UNIT_HEAD})
@@ -37,36 +38,63 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Who may not take the task (C17): these users, and those a query returns (e.g. other steps' deciders)."""
+    """Who may not take the task (C17): these users, and whoever decided another step of a request.
+
+    `deciders_of` is (instance id, step id): people who approved or rejected any other step of that
+    instance are left out too.
+    """
 
     user_ids: frozenset[int] = frozenset()
-    query: Select | None = None
+    deciders_of: tuple[int, str] | None = None
 
-    def allows(self, column):
-        conditions = [column.not_in(self.user_ids)] if self.user_ids else []
-        if self.query is not None:
-            conditions.append(column.not_in(self.query))
-        return and_(True, *conditions)
+    def params(self) -> dict:
+        instance_id, step = self.deciders_of or (None, None)
+        return {"excluded": sorted(self.user_ids), "instance_id": instance_id, "step": step}
 
 
-def _holders(session: Session, role: str, org_id: int, exclude: Exclusion, process_id: str | None,
-             now: datetime | None) -> list[tuple[int, int, str, str, int | None]]:
-    """(user, org, org path, org kind, proxy user) for every active holder of `role` on the path."""
-    org_path = select(Org.path).where(Org.id == org_id).scalar_subquery()
+def _allowed(column, with_deciders: bool):
+    """SQL: `column` is not excluded (bind parameters `excluded`, and `instance_id`/`step` for deciders)."""
+    condition = column.not_in(bindparam("excluded", expanding=True))
+    if not with_deciders:
+        return condition
+    deciders = select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == TaskState.COMPLETED,
+        HumanTask.bpmn_id != bindparam("step"), HumanTask.kind != TaskKind.DELEGATE,
+        HumanTask.completed_by_id.is_not(None),
+        HumanTask.decision.in_([Decision.APPROVE, Decision.REJECT]))
+    return and_(condition, column.not_in(deciders))
+
+
+@cache
+def _holders_query(*, with_proxies: bool, with_deciders: bool):
+    """Active holders of a role on the path above an org, with their proxies when asked.
+
+    Built once per shape with bind parameters (role, org_id, now, excluded, instance_id, step): this
+    runs for every task that opens, and building the statement costs more than running it.
+    """
+    org_path = select(Org.path).where(Org.id == bindparam("org_id")).scalar_subquery()
     proxy_user = aliased(User)
-    away = and_(Proxy.principal_id == RoleGrant.user_id, away_at(now)) if now else Proxy.id.is_(None)
-    query = (
+    away = and_(Proxy.principal_id == RoleGrant.user_id, away_at(bindparam("now"))) if with_proxies \
+        else Proxy.id.is_(None)
+    return (
         select(RoleGrant.user_id, Org.id, Org.path, Org.kind, proxy_user.id, Proxy.process_ids)
         .join(Org, Org.id == RoleGrant.org_id)
         .join(User, User.id == RoleGrant.user_id)
         .outerjoin(Proxy, away)
         .outerjoin(proxy_user, and_(proxy_user.id == Proxy.proxy_id, proxy_user.active.is_(True),
-                                    exclude.allows(proxy_user.id)))
-        .where(RoleGrant.role == role, User.active.is_(True), org_path.like(Org.path + "%"),
-               exclude.allows(RoleGrant.user_id))
+                                    _allowed(proxy_user.id, with_deciders)))
+        .where(RoleGrant.role == bindparam("role"), User.active.is_(True), org_path.like(Org.path + "%"),
+               _allowed(RoleGrant.user_id, with_deciders))
     )
+
+
+def _holders(session: Session, role: str, org_id: int, exclude: Exclusion, process_id: str | None,
+             now: datetime | None) -> list[tuple[int, int, str, str, int | None]]:
+    """(user, org, org path, org kind, proxy user) for every active holder of `role` on the path."""
+    query = _holders_query(with_proxies=now is not None, with_deciders=exclude.deciders_of is not None)
+    rows = session.execute(query, {"role": role, "org_id": org_id, "now": now, **exclude.params()}).all()
     return [(u, o, p, kind, proxy if proxy is not None and proxy_applies(processes, process_id) else None)
-            for u, o, p, kind, proxy, processes in session.execute(query).all()]
+            for u, o, p, kind, proxy, processes in rows]
 
 
 def resolve_candidates(session: Session, role: str, org_id: int, *, exclude: Exclusion = Exclusion(),

@@ -2,9 +2,10 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.inbox.visibility import visible_instances
@@ -50,43 +51,64 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ)
 
 
-def _instance_filters(query: Select, f: InboxFilter, when) -> Select:
-    conditions = []
-    if f.process:
-        conditions.append(ProcessInstance.process_id == f.process)
-    if f.status:
-        conditions.append(ProcessInstance.status == f.status)
-    if f.date_from:
-        conditions.append(when >= _start_of(f.date_from))
-    if f.date_to:
-        conditions.append(when < _start_of(f.date_to + timedelta(days=1)))
-    if f.amount_min is not None:
-        conditions.append(ProcessInstance.amount >= f.amount_min)
-    if f.amount_max is not None:
-        conditions.append(ProcessInstance.amount <= f.amount_max)
+# Every inbox page is one of a few statement shapes (view, which filters are set, sort order) with the
+# values as bind parameters. A shape is built once: constructing these joins costs more Python than
+# PostgreSQL spends running them, and 待办 is read on every page (the badge count) and after every step.
+FILTERS = ("process", "status", "date_from", "date_to", "amount_min", "amount_max", "text")
+
+
+def _shape(f: InboxFilter) -> tuple[tuple[str, ...], str]:
+    return tuple(name for name in FILTERS if getattr(f, name) not in (None, "")), f.sort
+
+
+def _params(f: InboxFilter, user_id: int) -> dict:
+    params = {"user_id": user_id, "limit": f.per_page, "offset": (f.page - 1) * f.per_page,
+              "process": f.process, "status": f.status, "amount_min": f.amount_min, "amount_max": f.amount_max,
+              "date_from": _start_of(f.date_from) if f.date_from else None,
+              "date_to": _start_of(f.date_to + timedelta(days=1)) if f.date_to else None}
     if f.text:
-        conditions.append(or_(ProcessInstance.title.icontains(f.text, autoescape=True),
-                              ProcessInstance.business_key.icontains(f.text, autoescape=True)))
-    return query.where(*conditions)
+        escaped = f.text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        params["text"] = f"%{escaped}%"
+    return params
 
 
-def _order(query: Select, f: InboxFilter, columns: dict) -> Select:
-    key = f.sort.lstrip("-")
-    column = columns.get(key, columns["created_at"])
-    ordered = column.desc() if f.sort.startswith("-") else column.asc()
-    id_column = columns["id"]
-    return query.order_by(ordered.nulls_last(), id_column.desc())
+def _instance_filters(query: Select, present: tuple[str, ...], when) -> Select:
+    conditions = {
+        "process": lambda: ProcessInstance.process_id == bindparam("process"),
+        "status": lambda: ProcessInstance.status == bindparam("status"),
+        "date_from": lambda: when >= bindparam("date_from"),
+        "date_to": lambda: when < bindparam("date_to"),
+        "amount_min": lambda: ProcessInstance.amount >= bindparam("amount_min"),
+        "amount_max": lambda: ProcessInstance.amount <= bindparam("amount_max"),
+        "text": lambda: or_(ProcessInstance.title.ilike(bindparam("text"), escape="/"),
+                            ProcessInstance.business_key.ilike(bindparam("text"), escape="/")),
+    }
+    return query.where(*(conditions[name]() for name in present))
 
 
-def _page(session: Session, query: Select, f: InboxFilter) -> Page:
-    """One page and the total in one statement (a window count); a second only past the last page."""
-    rows = session.execute(
-        query.add_columns(func.count().over().label("total")).limit(f.per_page).offset((f.page - 1) * f.per_page)
-    ).all()
+def _order(query: Select, sort: str, columns: dict) -> Select:
+    column = columns.get(sort.lstrip("-"), columns["created_at"])
+    ordered = column.desc() if sort.startswith("-") else column.asc()
+    return query.order_by(ordered.nulls_last(), columns["id"].desc())
+
+
+def _paged(query: Select) -> Select:
+    """One page and the total in one statement (a window count)."""
+    return (query.add_columns(func.count().over().label("total"))
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+def _page(session: Session, query: Select, f: InboxFilter, params: dict, wrap=None) -> Page:
+    """Run a paged statement; a second statement counts only when asked past the last page."""
+    rows = session.execute(query, params).all()
     if rows:
-        return Page([row[0] for row in rows], rows[0].total, f.page, f.per_page)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if f.page > 1 else 0
-    return Page([], total or 0, f.page, f.per_page)
+        items = [wrap(row) if wrap else row[0] for row in rows]
+        return Page(items, rows[0].total, f.page, f.per_page)
+    total = 0
+    if f.page > 1:
+        every_row = query.order_by(None).limit(None).offset(None).subquery()
+        total = session.scalar(select(func.count()).select_from(every_row), params) or 0
+    return Page([], total, f.page, f.per_page)
 
 
 # Lists show names, not whole rows: no password hashes, no BPMN, no saved state.
@@ -117,7 +139,7 @@ def _task_columns(when) -> dict:
             "due_at": HumanTask.due_at, "id": HumanTask.id}
 
 
-def may_act_on(user_id: int):
+def may_act_on(user_id):
     """SQL: a READY task not waiting for sub-tasks that is the user's, or unclaimed with the user a candidate."""
     return and_(
         HumanTask.state == TaskState.READY,
@@ -130,29 +152,50 @@ def may_act_on(user_id: int):
     )
 
 
+INSTANCE_COLUMNS = {"created_at": ProcessInstance.created_at, "updated_at": ProcessInstance.updated_at,
+                    "amount": ProcessInstance.amount, "due_at": ProcessInstance.updated_at, "id": ProcessInstance.id}
+COPY_COLUMNS = {**INSTANCE_COLUMNS, "created_at": CarbonCopy.created_at, "id": CarbonCopy.id}
+
+
+@lru_cache(maxsize=512)
+def _statement(view: str, present: tuple[str, ...], sort: str) -> Select:
+    """The paged statement of one view and shape; values come as bind parameters (see _params)."""
+    me = bindparam("user_id")
+    if view == "todo":
+        query, when = _task_query(completed=False).where(may_act_on(me)), HumanTask.created_at
+        columns = _task_columns(when)
+    elif view == "done":
+        query = _task_query(completed=True).where(HumanTask.completed_by_id == me,
+                                                  HumanTask.state == TaskState.COMPLETED)
+        when = HumanTask.completed_at
+        columns = _task_columns(when)
+    elif view == "started":
+        query = select(ProcessInstance).where(ProcessInstance.initiator_id == me).options(*INSTANCE_SUMMARY)
+        when, columns = ProcessInstance.created_at, INSTANCE_COLUMNS
+    else:  # cc
+        query = (select(CarbonCopy, ProcessInstance)
+                 .join(ProcessInstance, ProcessInstance.id == CarbonCopy.instance_id)
+                 .where(CarbonCopy.user_id == me)
+                 .options(_user_columns(CarbonCopy.sent_by), *INSTANCE_SUMMARY))
+        when, columns = CarbonCopy.created_at, COPY_COLUMNS
+    return _paged(_order(_instance_filters(query, present, when), sort, columns))
+
+
+def _view(session: Session, view: str, user: User, f: InboxFilter, wrap=None) -> Page:
+    present, sort = _shape(f)
+    return _page(session, _statement(view, present, sort), f, _params(f, user.id), wrap)
+
+
 def todo(session: Session, user: User, f: InboxFilter) -> Page:
-    query = _task_query(completed=False).where(may_act_on(user.id))
-    query = _instance_filters(query, f, HumanTask.created_at)
-    return _page(session, _order(query, f, _task_columns(HumanTask.created_at)), f)
+    return _view(session, "todo", user, f)
 
 
 def done(session: Session, user: User, f: InboxFilter) -> Page:
-    query = _task_query(completed=True).where(HumanTask.completed_by_id == user.id,
-                                              HumanTask.state == TaskState.COMPLETED)
-    query = _instance_filters(query, f, HumanTask.completed_at)
-    return _page(session, _order(query, f, _task_columns(HumanTask.completed_at)), f)
-
-
-def _instance_page(session: Session, condition, f: InboxFilter) -> Page:
-    query = select(ProcessInstance).where(condition).options(*INSTANCE_SUMMARY)
-    query = _instance_filters(query, f, ProcessInstance.created_at)
-    columns = {"created_at": ProcessInstance.created_at, "updated_at": ProcessInstance.updated_at,
-               "amount": ProcessInstance.amount, "due_at": ProcessInstance.updated_at, "id": ProcessInstance.id}
-    return _page(session, _order(query, f, columns), f)
+    return _view(session, "done", user, f)
 
 
 def started(session: Session, user: User, f: InboxFilter) -> Page:
-    return _instance_page(session, ProcessInstance.initiator_id == user.id, f)
+    return _view(session, "started", user, f)
 
 
 @dataclass(frozen=True)
@@ -165,26 +208,18 @@ class CopyRow:
 
 def cc(session: Session, user: User, f: InboxFilter) -> Page:
     """Requests copied to the user, newest copy first; the same filters and sorts as the other views."""
-    query = (select(CarbonCopy, ProcessInstance)
-             .join(ProcessInstance, ProcessInstance.id == CarbonCopy.instance_id)
-             .where(CarbonCopy.user_id == user.id)
-             .options(_user_columns(CarbonCopy.sent_by), *INSTANCE_SUMMARY))
-    query = _instance_filters(query, f, CarbonCopy.created_at)
-    columns = {"created_at": CarbonCopy.created_at, "updated_at": ProcessInstance.updated_at,
-               "amount": ProcessInstance.amount, "due_at": ProcessInstance.updated_at, "id": CarbonCopy.id}
-    query = _order(query, f, columns)
-    rows = session.execute(
-        query.add_columns(func.count().over().label("total")).limit(f.per_page).offset((f.page - 1) * f.per_page)
-    ).all()
-    if rows:
-        return Page([CopyRow(row[0], row[1]) for row in rows], rows[0].total, f.page, f.per_page)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if f.page > 1 else 0
-    return Page([], total or 0, f.page, f.per_page)
+    return _view(session, "cc", user, f, wrap=lambda row: CopyRow(row[0], row[1]))
 
 
 def visible(session: Session, user: User, f: InboxFilter) -> Page:
-    """Every instance the user may see (their own, their tasks', and those under their oversight)."""
-    return _instance_page(session, visible_instances(session, user), f)
+    """Every instance the user may see (their own, their tasks', and those under their oversight).
+
+    Not a cached shape: the condition depends on the user's grants (which orgs they oversee).
+    """
+    present, sort = _shape(f)
+    query = select(ProcessInstance).where(visible_instances(session, user)).options(*INSTANCE_SUMMARY)
+    query = _paged(_order(_instance_filters(query, present, ProcessInstance.created_at), sort, INSTANCE_COLUMNS))
+    return _page(session, query, f, _params(f, user.id))
 
 
 def open_tasks_of(session: Session, instance_ids: list[int]) -> dict[int, list[HumanTask]]:

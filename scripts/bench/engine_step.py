@@ -460,8 +460,15 @@ class Harness:
                 assert next_id is not None, f"step {i + 1}: next task not in {reader}'s inbox"
                 task_id = next_id
             steps.append((complete_ns, inbox_ns, statements, inbox_sql))
-        self.db.session.remove()
+        self.end_request()
         return instance_id, steps
+
+    def end_request(self) -> None:
+        """End the last action as a request's teardown does. Not session.remove(): closing a session with
+        its read transaction open rolls back, and psycopg drops its prepared statements on a ROLLBACK."""
+        from app.extensions import end_session
+
+        end_session()
 
 
 def bench_persisted(h: Harness, instances: int, warmup: int) -> dict:
@@ -556,7 +563,7 @@ def bench_loop(h: Harness, passes: int, edge: int) -> dict:
             sizes[p] = state_bytes(instance_id)
         if p % 50 == 0:
             log(f"loop: pass {p}/{passes}")
-    h.db.session.remove()
+    h.end_request()
     first, last = statistics.median(times[:edge]), statistics.median(times[-edge:])
     return {
         "passes": passes,
