@@ -7,8 +7,9 @@ import contextvars
 import copy
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Protocol
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -28,6 +29,12 @@ from app.engine.types import ReadyTask, ServiceCall, ServiceRecord, WaitingTimer
 
 Operator = Callable[..., object]
 
+
+class WorkingDays(Protocol):
+    """A working-day calendar (app/deadlines/calendar.py): the engine only asks it for deadlines."""
+
+    def add_working_days(self, start: datetime, n: int) -> datetime: ...
+
 _current_run: contextvars.ContextVar["Run | None"] = contextvars.ContextVar("engine_run", default=None)
 
 
@@ -37,6 +44,19 @@ def _json_default(value):
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _workdays(n) -> str:
+    """For timer expressions: the deadline n working days from now (17:30 Beijing time), as ISO 8601.
+
+    `<bpmn:timeDate>workdays(3)</bpmn:timeDate>`: China's official calendar with its 调休 make-up days,
+    plus the township's own holidays when the caller's context knows them (StepContext.work_calendar).
+    """
+    run = _current_run.get()
+    calendar = run.work_calendar() if run is not None else None
+    if calendar is None:
+        raise EngineError("workdays() 需要工作日历，本引擎未配置")
+    return calendar.add_working_days(datetime.now(UTC), int(n)).isoformat()
 
 
 class _ScriptEngine(PythonScriptEngine):
@@ -130,9 +150,12 @@ def _purge_stale_waiting(workflow) -> None:
 class Engine:
     """Holds what every run shares: the sandbox, the operator registry and the serializer."""
 
-    def __init__(self, operators: Mapping[str, Operator], script_globals: dict | None = None):
+    def __init__(self, operators: Mapping[str, Operator], script_globals: dict | None = None,
+                 calendar: WorkingDays | None = None):
         self.operators = operators
-        self._script_engine = _ScriptEngine(SandboxEnvironment(script_globals), operators)
+        self.calendar = calendar  # for workdays() when the caller's context brings no calendar of its own
+        self._script_engine = _ScriptEngine(SandboxEnvironment({**(script_globals or {}), "workdays": _workdays}),
+                                            operators)
         self._serializer = StateSerializer()
 
     def start(self, bundle: SpecBundle, *, instance_key: str, data: dict, context: object = None) -> "Run":
@@ -192,7 +215,7 @@ class Run:
             if first is None or not self._alone_below(first, task):
                 continue
             data = dict(task.data)
-            self.workflow.reset_from_task_id(first.id)
+            self._guarded(lambda first=first: self.workflow.reset_from_task_id(first.id))
             _purge_stale_waiting(self.workflow)
             # Set after the reset: the reset's own data argument lets the parent's values win (§7).
             self.workflow.get_task_from_id(first.id).data = data
@@ -219,6 +242,11 @@ class Run:
         """End the whole workflow: open tasks and timers are cancelled."""
         self.workflow.cancel()
 
+    def work_calendar(self) -> WorkingDays | None:
+        """The working-day calendar of the caller's context (the instance's township), else the engine's."""
+        provider = getattr(self.context, "work_calendar", None)
+        return provider() if provider is not None else self._engine.calendar
+
     def waiting_messages(self) -> set[str]:
         """Names of the messages the process waits for now (a bank's answer, say)."""
         return {t.task_spec.event_definition.name for t in self.workflow.get_tasks(state=TaskState.WAITING)
@@ -242,7 +270,9 @@ class Run:
         if task.state != TaskState.COMPLETED or not task.task_spec.manual:
             raise EngineError(f"任务 {task.task_spec.bpmn_id} 尚未办理，不能退回到此",
                               element_id=task.task_spec.bpmn_id)
-        removed = self.workflow.reset_from_task_id(task.id)
+        # Guarded like a step: the reset re-arms the task's own timers, whose expressions may need the
+        # run (workdays() reads the township's calendar from it).
+        removed = self._guarded(lambda: self.workflow.reset_from_task_id(task.id))
         _purge_stale_waiting(self.workflow)
         # Set after the reset: the reset's own data argument lets the parent's values win (§7).
         self._task(spiff_id).data = dict(data)
@@ -260,10 +290,11 @@ class Run:
             current = current.parent
         return found
 
-    def _guarded(self, step: Callable[[], object]) -> None:
+    def _guarded(self, step: Callable[[], object]):
+        """Run an engine call with this run as the current one, its failures as EngineError."""
         token = _current_run.set(self)
         try:
-            step()
+            return step()
         except EngineError:
             raise
         except ScriptRejected as exc:
