@@ -29,7 +29,7 @@ vendor: $(VENDOR)/htmx.min.js
 run: $(STAMP) vendor
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	SWEEP_THREAD=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) vendor
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

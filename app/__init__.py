@@ -35,9 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
     from app.approvals.hooks import Hooks
     from app.bank import make_bank
     from app.budget.operators import budget_operators, register_hooks
+    from app.deadlines.calendar import WorkCalendar
     from app.engine import Engine
     from app.extensions import csrf, db, end_session, migrate
     from app.models.types import render_for_migration
+    from app.outbox.writing import configure as configure_outbox
     from app.processes.definitions import DefinitionCatalog
     from app.processes.operators import OperatorRegistry, default_operators
     from app.runtime import Runtime
@@ -57,17 +59,23 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        configure_outbox(db.engine, app.config)  # channels and public address for notices sent outside the app
 
     operators = OperatorRegistry({**default_operators(), **budget_operators(make_bank(app.config)),
                                   **app.config["EXTRA_OPERATORS"]})
     hooks = Hooks()
     register_hooks(hooks)
     app.extensions["township_runtime"] = Runtime(
-        engine=Engine(operators), catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators,
+        engine=Engine(operators, calendar=WorkCalendar({})),  # national calendar where no township is known
+        catalog=DefinitionCatalog(app.config["SPEC_CACHE_SIZE"]), operators=operators,
         hooks=hooks,
     )
     app.extensions.setdefault("township_jobs", None)  # made on first use: app.jobs.queue_for
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    if app.config["SWEEP_THREAD"]:
+        from app.deadlines.sweep import SweepThread
+
+        app.extensions["township_sweep"] = SweepThread(app, app.config["SWEEP_INTERVAL"]).start()
     return app

@@ -12,6 +12,8 @@ from app.admin.seed_budget import seed_office
 from app.approvals.deploy import deploy_processes
 from app.approvals.errors import ApprovalError
 from app.controls.cli import settings_cli
+from app.deadlines.cli import holidays_cli
+from app.deadlines.timers_cli import jobs_cli, timers_cli
 from app.engine import BpmnSource, InvalidBpmn
 from app.extensions import db
 from app.jobs import InlineQueue
@@ -150,3 +152,6 @@ def init_app(app) -> None:
     for group in (org_cli, user_cli, bpmn_cli, seed_demo, refdata_cli):
         app.cli.add_command(group)
     app.cli.add_command(settings_cli)
+    app.cli.add_command(holidays_cli)
+    app.cli.add_command(timers_cli)
+    app.cli.add_command(jobs_cli)

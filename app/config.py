@@ -96,10 +96,26 @@ def config_from_env() -> dict:
         # Background jobs: "rq" (needs REDIS_URL), "thread" (in-process), "inline" (at once, for tests);
         # unset: rq when REDIS_URL is set, else thread.
         JOBS_MODE=env("JOBS_MODE") or None,
+        # Run the deadline sweep in a thread of this process every SWEEP_INTERVAL seconds (make run sets it;
+        # with Redis, run `flask timers scheduler` and `flask jobs worker` instead).
+        SWEEP_THREAD=env("SWEEP_THREAD", "0") == "1",
+        SWEEP_INTERVAL=float(env("SWEEP_INTERVAL", "30")),
         # The agent bank: "simulated" (answers by itself, returning BANK_RETURN_SHARE of the payments) or
         # "file" (the treasury uploads the batch file; answers come to POST /api/v1/bank/callbacks).
         BANK_ADAPTER=env("BANK_ADAPTER", "simulated"),
         BANK_RETURN_SHARE=float(env("BANK_RETURN_SHARE", "0.1")),
         # HMAC-SHA256 key the bank signs its callbacks with (X-Bank-Signature); unset: callbacks refused.
         BANK_CALLBACK_SECRET=env("BANK_CALLBACK_SECRET") or None,
+        # Notices outside the app (app/outbox): channels "log" (default), "email", "sms", comma-separated;
+        # links in them start with PUBLIC_BASE_URL. email needs SMTP_HOST and SMTP_FROM; sms needs both SMS_WEBHOOK_*.
+        NOTIFY_CHANNELS=env("NOTIFY_CHANNELS", "log"),
+        PUBLIC_BASE_URL=env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        SMTP_HOST=env("SMTP_HOST") or None,
+        SMTP_PORT=int(env("SMTP_PORT", 587)),
+        SMTP_USER=env("SMTP_USER") or None,
+        SMTP_PASSWORD=env("SMTP_PASSWORD") or None,
+        SMTP_FROM=env("SMTP_FROM") or None,  # e.g. "示范镇财政所 <czs@example.gov.cn>"
+        SMTP_STARTTLS=env("SMTP_STARTTLS", "1") == "1",
+        SMS_WEBHOOK_URL=env("SMS_WEBHOOK_URL") or None,  # gets POST {"to", "text"}, signed X-Township-Signature
+        SMS_WEBHOOK_SECRET=env("SMS_WEBHOOK_SECRET") or None,  # HMAC-SHA256 key of that signature
     )

@@ -86,9 +86,11 @@ def init_app(app) -> None:
         attachments,
         auth,
         bank,
+        board,
         budget,
         copies,
         definitions,
+        holidays,
         instances,
         ledger,
         notifications,
@@ -101,6 +103,6 @@ def init_app(app) -> None:
 
     api.init_app(app)
     for module in (auth, definitions, instances, tasks, operations, attachments, copies, notifications, proxies,
-                   refdata, settings, budget, ledger, bank):
+                   refdata, settings, holidays, budget, ledger, bank, board):
         api.register_blueprint(module.bp)
     api.register_blueprint(bank.callbacks)  # public: authenticated by the bank's HMAC signature

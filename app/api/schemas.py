@@ -88,7 +88,10 @@ class TaskBrief(Schema):
     added_by = fields.Nested(UserRef, allow_none=True,
                              metadata={"description": "加签、委派子任务：由谁加上（此人可以减签）"})
     created_at = fields.DateTime()
-    due_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "办理期限（按工作日计算）"})
+    remind_count = fields.Integer(metadata={"description": "已发出的提醒次数"})
+    escalation_level = fields.Integer(metadata={"description": "超时升级到第几级（0 未升级）"})
+    escalated_to_role = fields.String(allow_none=True, metadata={"description": "升级到的角色"})
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.Nested(UserRef, allow_none=True)
@@ -293,6 +296,7 @@ class NotificationOut(Schema):
     body = fields.String(allow_none=True)
     instance_id = fields.Integer(allow_none=True)
     task_id = fields.Integer(allow_none=True)
+    link = fields.String(allow_none=True, metadata={"description": "办理或查看的页面路径，如 /tasks/12、/instances/3"})
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
 

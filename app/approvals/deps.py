@@ -5,6 +5,7 @@ Entry points (API, pages, CLI, jobs) build one per action; use cases never reach
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -43,3 +44,13 @@ class StepContext:
     now: datetime
     instance_id: int
     actor_id: int | None
+
+    @cached_property
+    def _calendar(self):
+        from app.deadlines.due import instance_calendar
+
+        return instance_calendar(self.session, self.instance_id)
+
+    def work_calendar(self):
+        """The request's township calendar, for `workdays(n)` in timer expressions (read once per step)."""
+        return self._calendar

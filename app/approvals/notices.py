@@ -1,12 +1,14 @@
 """In-app notifications, written in the same transaction as the event they tell about.
 
-Delivery beyond the app (SMS, email) comes with the deadlines work: an outbox fed from these rows.
+Each also goes out by the enabled channels (log, email, SMS): app/outbox writes those messages in the
+same transaction and delivers them after it commits.
 """
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from app.models import Notification
+from app.outbox.writing import queue_notifications
 
 
 def notify(session: Session, user_ids, *, kind: str, title: str, now: datetime, body: str | None = None,
@@ -16,4 +18,5 @@ def notify(session: Session, user_ids, *, kind: str, title: str, now: datetime, 
                          task_id=task_id, created_at=now)
             for user_id in dict.fromkeys(u for u in user_ids if u is not None)]
     session.add_all(rows)
+    queue_notifications(session, rows)
     return rows

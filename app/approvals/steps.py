@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.approvals.hooks import Hooks
+from app.deadlines.due import DUE_PROPERTY, due_from_property, instance_calendar
 from app.engine import ReadyTask, Run
 from app.inbox.assignment import Candidates, Exclusion, resolve_candidates
 from app.models import (
@@ -97,13 +98,21 @@ def _members(task: HumanTask, mode: str, found: Candidates, now: datetime) -> li
     return members
 
 
+def _due_at(session: Session, instance: ProcessInstance, ready: ReadyTask, now: datetime) -> datetime | None:
+    """The earlier of the diagram's deadlines: an interrupting timer on the task, its due_working_days."""
+    if DUE_PROPERTY not in ready.properties:
+        return ready.due_at
+    by_property = due_from_property(ready.properties, instance_calendar(session, instance.id), now)
+    return min(d for d in (ready.due_at, by_property) if d is not None)
+
+
 def _open_task(session: Session, instance: ProcessInstance, deployed: Deployed, ready: ReadyTask,
                now: datetime, assign_to: int | None, just_decided: tuple[str, int] | None) -> HumanTask:
     role = role_from_label(ready.lane or "")
     task = HumanTask(
         instance_id=instance.id, spiff_task_id=ready.spiff_id, bpmn_process_id=ready.process_id,
         bpmn_id=ready.bpmn_id, name=ready.name, role=role, lane=ready.lane, state=TaskState.READY,
-        created_at=now, due_at=ready.due_at,
+        created_at=now, due_at=_due_at(session, instance, ready, now),
     )
     session.add(task)
     if is_application_step(deployed, ready.process_id, ready.bpmn_id) or assign_to is not None:
@@ -194,6 +203,9 @@ def save_step(session: Session, instance: ProcessInstance, deployed: Deployed, r
         _finish(session, instance, run.outcome(), now, actor_id, hooks, cancelled_as, closing_note)
     instance.state = run.dumps()
     instance.updated_at = now
+    # The deadline sweep's queue (app/deadlines/sweep.py): when this instance next needs the engine.
+    instance.next_timer_at = None if run.finished else min((t.due_at for t in run.waiting_timers()), default=None)
+    instance.timer_claimed_until = None
     return opened
 
 

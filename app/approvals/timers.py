@@ -9,8 +9,8 @@ from sqlalchemy.orm import undefer
 
 from app.approvals.deciding import load_run
 from app.approvals.deps import Deps, transaction
-from app.approvals.steps import save_step
-from app.models import InstanceStatus, ProcessInstance
+from app.approvals.steps import add_event, save_step
+from app.models import EventType, InstanceStatus, ProcessInstance
 
 
 def fire_due_timers(deps: Deps, instance_id: int) -> list:
@@ -20,10 +20,18 @@ def fire_due_timers(deps: Deps, instance_id: int) -> list:
         instance = session.scalar(select(ProcessInstance).options(undefer(ProcessInstance.state))
                                   .where(ProcessInstance.id == instance_id).with_for_update()
                                   .execution_options(populate_existing=True))
-        if instance is None or instance.status != InstanceStatus.RUNNING:
+        if instance is None:
+            return []
+        if instance.status != InstanceStatus.RUNNING:
+            instance.next_timer_at = instance.timer_claimed_until = None  # nothing to fire any more
             return []
         deployed, run = load_run(deps, instance, None)
         before = run.ready_task_ids()
+        due = [t for t in run.waiting_timers() if t.due_at <= deps.now]
         run.advance()
+        for timer in due:
+            add_event(session, instance, EventType.TIMER_FIRED, deps.now,
+                      data={"bpmn_id": timer.bpmn_id, "interrupting": timer.interrupting,
+                            "due_at": timer.due_at.isoformat()})
         return save_step(session, instance, deployed, run, before=before, now=deps.now, actor_id=None,
                          hooks=deps.hooks)

@@ -61,6 +61,13 @@ DEFAULTS: dict = {
     "invoices": {"required": True},
     "carry_over": {"recall_after_years": 2},
     "rules": dict(RULE_LEVELS),
+    # Who an overdue task escalates to, one rung at a time (issue: finance_reviewer -> finance_head ->
+    # finance_deputy; deputy_head -> township_head). A role with no next rung goes to the 督办.
+    "escalation": {"ladder": {
+        "clerk": "unit_head", "unit_head": "deputy_head", "finance_reviewer": "finance_head",
+        "finance_head": "finance_deputy", "treasury": "finance_head", "deputy_head": "township_head",
+        "finance_deputy": "township_head", "township_head": "party_secretary",
+    }},
 }
 
 TIERS = ("T0", "T1", "T2", "T3")
@@ -109,6 +116,10 @@ SETTINGS_SCHEMA: dict = _object({
     "carry_over": _object({"recall_after_years": {"type": "integer", "minimum": 1, "maximum": 10,
                                                   "x-message": "须为 1 到 10 的整数（年）"}}),
     "rules": _object({rule: _level_schema(rule) for rule in RULE_LEVELS}),
+    "escalation": _object({"ladder": {
+        "type": "object", "propertyNames": {"enum": [r.value for r in Role]},
+        "additionalProperties": {"enum": [r.value for r in Role], "x-message": "须为角色代码，如 finance_head"},
+        "x-message": "须为 角色 -> 上一级角色 的对照，如 {\"finance_reviewer\": \"finance_head\"}"}}),
 })
 SETTINGS_SCHEMA["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 SETTINGS_SCHEMA["title"] = "乡镇控制规则与审批额度设置（可只含部分设置项）"

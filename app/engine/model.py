@@ -62,6 +62,8 @@ class ProcessModel:
     # Task id -> "all" (会签) | "any" (或签, property multi=any) | "sequential" (依次, the sequential marker).
     multi_steps: dict[str, str] = field(default_factory=dict)
     properties: dict = field(default_factory=dict)  # the process's own spiffworkflow properties
+    flows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # element id -> ids its sequence flows reach
+    kinds: dict[str, str] = field(default_factory=dict)  # element id -> BPMN tag (userTask, endEvent…)
 
     @property
     def end_outcomes(self) -> dict[str, str]:
@@ -199,4 +201,13 @@ def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
         end_events={n.id: n for n in nodes if n.kind == "endEvent"},
         multi_steps=_multi_steps(process, lanes),
         properties=_properties(process),
+        flows=_flows(process),
+        kinds={n.id: n.kind for n in nodes},
     )
+
+
+def _flows(process) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for flow in process.findall("bpmn:sequenceFlow", NS):
+        found.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+    return {source: tuple(targets) for source, targets in found.items()}

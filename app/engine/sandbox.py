@@ -338,4 +338,6 @@ class SandboxEnvironment(TaskDataEnvironment):
 
 
 # Names a form field (hence task data) may not take: the sandbox would ignore or refuse such data.
-SANDBOX_NAMES = frozenset(sandbox_globals()) | frozenset(_builtins())
+# Functions the engine adds for timer expressions (app/engine/runner.py): `workdays(n)`.
+ENGINE_FUNCTIONS = frozenset({"workdays"})
+SANDBOX_NAMES = frozenset(sandbox_globals()) | frozenset(_builtins()) | ENGINE_FUNCTIONS

@@ -26,6 +26,11 @@ def check_timer_expression(kind: str, expression: str) -> None:
     if re.fullmatch(r"(R\d*/)?P[0-9YMWDTHS.]+", expression.strip()):
         raise ScriptRejected(f"定时器表达式是 Python 表达式，ISO 时长须加引号：\"{expression.strip()}\"")
     compile_snippet(expression, "eval")
+    workdays = re.fullmatch(r"\s*workdays\(\s*(\d+)\s*\)\s*", expression)
+    if "workdays(" in expression and kind != "timeDate":
+        raise ScriptRejected("workdays(n) 给出的是一个时刻，只能用在 timeDate 里")
+    if workdays and not 1 <= int(workdays.group(1)) <= 366:
+        raise ScriptRejected(f"workdays(n) 的工作日数须在 1 到 366 之间，实际为 {workdays.group(1)}")
     try:
         literal = ast.literal_eval(expression)
     except (ValueError, SyntaxError):

@@ -10,9 +10,16 @@ from app.inbox.queries import Page
 from app.models import Notification
 
 
+def notification_link(n: Notification) -> str | None:
+    """The page that answers the notice: a copy opens its request, anything about a task opens the task."""
+    if n.task_id is not None and n.kind != "cc":
+        return f"/tasks/{n.task_id}"
+    return f"/instances/{n.instance_id}" if n.instance_id is not None else None
+
+
 def notification_dict(n: Notification) -> dict:
     return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "instance_id": n.instance_id,
-            "task_id": n.task_id, "created_at": n.created_at, "read_at": n.read_at}
+            "task_id": n.task_id, "link": notification_link(n), "created_at": n.created_at, "read_at": n.read_at}
 
 
 def unread_count(session: Session, user_id: int) -> int:

@@ -2,7 +2,8 @@
 
 Jobs are only ever handed over after the transaction that asked for them commits (`after_commit`):
 a job never runs for work that was rolled back, nor before its rows exist. Where they run:
-- "rq": with REDIS_URL, on rq workers (`flask jobs worker`);
+- "rq": with REDIS_URL, on rq workers (`flask jobs worker`, or plain `rq worker township`): each job is
+  `run_job(path, *args)`, which gives the function an app (built once per worker from the environment);
 - "thread": without Redis (`make run`), on one worker thread inside the web process;
 - "inline": in tests, right after the commit, in the committing thread.
 """
@@ -71,7 +72,27 @@ class RqQueue:
         # rq retries a failed job later; the job itself is idempotent (it re-reads state by id).
         from rq import Retry
 
-        self.queue.enqueue(path, *args, retry=Retry(max=3, interval=[10, 60, 300]))
+        self.queue.enqueue(run_job, path, *args, retry=Retry(max=3, interval=[10, 60, 300]))
+
+
+_worker_app = None
+
+
+def run_job(path: str, *args) -> None:
+    """An rq job: run `path(*args)` inside an app context (the worker's own app, made once)."""
+    global _worker_app
+    from flask import current_app, has_app_context
+
+    if has_app_context():  # `flask jobs worker`: the command's app; a fresh context, so a fresh session
+        app = current_app._get_current_object()
+    else:  # a plain `rq worker`: build the app from the environment, once
+        if _worker_app is None:
+            from app import create_app
+
+            _worker_app = create_app()
+        app = _worker_app
+    with app.app_context():
+        resolve(path)(*args)
 
 
 def make_queue(app):
@@ -110,7 +131,10 @@ def _send_after_commit(session):
 
         jobs = queue_for(current_app._get_current_object())
         for path, args in pending:
-            jobs.enqueue(path, *args)
+            try:
+                jobs.enqueue(path, *args)
+            except Exception:  # noqa: BLE001 - the commit stands; what matters is retried from the database
+                log.exception("job %s%r could not be queued (Redis down?)", path, args)
 
 
 @event.listens_for(Session, "after_soft_rollback")

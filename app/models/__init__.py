@@ -20,6 +20,7 @@ from app.models.budget import (
     UnitType,
 )
 from app.models.collab import Attachment, CarbonCopy, Notification, Proxy
+from app.models.deadlines import LocalHoliday, OutboxMessage, OutboxStatus
 from app.models.history import EventType, InstanceEvent
 from app.models.ledger import CREDIT_SIDE, AccountKind, LedgerAccount, LedgerTransfer, TransferKind
 from app.models.org import (
@@ -38,6 +39,7 @@ from app.models.refdata import REF_KIND_NAMES, RefCode, RefKind
 from app.models.task import Decision, Fallback, HumanTask, MultiMode, TaskCandidate, TaskKind, TaskState
 
 __all__ = [
+    "LocalHoliday", "OutboxMessage", "OutboxStatus",
     "GlAccount", "LedgerSide", "Voucher", "VoucherKind", "VoucherLine", "AdjustmentKind", "AdjustmentLine",
     "BankBatch", "BudgetLine", "ControlOutcome", "ControlResult", "FundPlanLine", "Indicator", "IndicatorSource",
     "LineStatus", "Payment", "PaymentStatus", "Project", "ProjectStatus", "TownshipSettings", "UnitType",

@@ -40,6 +40,9 @@ class EventType(StrEnum):
     TASK_FALLBACK = "task_fallback"  # empty approver: data {reason, role}
     BANK_RESULT = "bank_result"  # the bank's answer: data {bank_ref, status, reason}
     PAYMENT_RETURNED = "payment_returned"  # 退票 after payment: vouchers reversed, indicator released
+    TIMER_FIRED = "timer_fired"  # a deadline timer fired: data {bpmn_id, action, task_bpmn_id}
+    TASK_REMINDED = "task_reminded"  # a reminder went to the task's holders: data {count, to}
+    TASK_ESCALATED = "task_escalated"  # up the ladder: data {level, from_role, to_role, to}
 
 
 class InstanceEvent(Base):

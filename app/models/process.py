@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.db import Base
@@ -54,6 +54,9 @@ class ProcessInstance(Base):
         Index("ix_process_instance_initiator_created", "initiator_id", "created_at"),
         Index("ix_process_instance_org_status", "org_id", "status"),
         Index("ix_process_instance_process_status", "process_id", "status"),
+        # The deadline sweep's queue: running instances with an engine timer, by when it is due.
+        Index("ix_process_instance_next_timer", "next_timer_at",
+              postgresql_where=text("next_timer_at IS NOT NULL"), sqlite_where=text("next_timer_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -74,6 +77,12 @@ class ProcessInstance(Base):
     state: Mapped[str] = deferred(mapped_column(Text, nullable=False))
     # Next number for this instance's history rows, kept here because the row is locked anyway.
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # When the earliest engine timer (deadline, reminder, escalation) falls due; None: no timer waits.
+    # Kept on the row every step updates anyway, so it costs no extra statement (app/deadlines/sweep.py).
+    next_timer_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A sweep's claim on the due timers: another sweep leaves the row alone until this passes (a lease,
+    # so a sweep that died or a job Redis lost is picked up again).
+    timer_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Optimistic check on top of SELECT ... FOR UPDATE: SQLite ignores the lock, this still catches a race.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 

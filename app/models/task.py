@@ -110,6 +110,12 @@ class HumanTask(Base):
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decision: Mapped[str | None] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
+    # Deadlines: reminders sent, and how far up the escalation ladder the task has gone (0 = not escalated).
+    remind_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalated_to_role: Mapped[str | None] = mapped_column(String(32))
 
     instance: Mapped[ProcessInstance] = relationship()
     parent: Mapped["HumanTask | None"] = relationship(remote_side=[id])

@@ -7,6 +7,7 @@ import ast
 from collections.abc import Mapping
 from pathlib import PurePath
 
+from app.deadlines.due import property_problem as due_property_problem
 from app.engine import (
     BpmnProblem,
     Node,
@@ -44,6 +45,8 @@ def _lint_user_tasks(model: ProcessModel, forms: Mapping[str, object]) -> list[B
             problems += [_at(model, task, f"表单 {task.id}.json：{p}") for p in check_form_schema(forms[task.id])]
         if task.properties.get("on_reject", "end") not in ON_REJECT:
             problems.append(_at(model, task, "属性 on_reject 只能是 end 或 route"))
+        if problem := due_property_problem(task.properties):
+            problems.append(_at(model, task, problem))
         if task.properties.get("performer", "role") not in ("role", "applicant"):
             problems.append(_at(model, task, "属性 performer 只能是 role（按泳道角色）或 applicant（交回申请人）"))
         if task.id in model.multi_steps and model.multi_steps[task.id] not in MULTI:
@@ -69,7 +72,35 @@ def _lint_code(model: ProcessModel, operators: Mapping) -> list[BpmnProblem]:
             check_timer_expression(timer.kind, timer.expression)
         except ScriptRejected as exc:
             problems.append(_at(model, timer.element, str(exc)))
+        if problem := _timeout_decides(model, timer):
+            problems.append(_at(model, timer.element, problem))
     return problems
+
+
+# What a timer's path may run before a person takes over: it may remind, escalate and copy, not decide.
+SAFE_ON_TIMEOUT = frozenset({"deadline.remind", "deadline.escalate", "cc.send"})
+
+
+def _timeout_decides(model: ProcessModel, timer) -> str | None:
+    """Money is never approved by a clock: from a timer, every path reaches a person (a user task) before
+    any other service step, and an interrupting timer never ends the request unless as rejected."""
+    services = {node_id: operator for node_id, (_node, operator) in model.service_tasks.items()}
+    seen, pending = set(), list(model.flows.get(timer.element.id, ()))
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        kind = model.kinds.get(node)
+        if kind in ("userTask", "callActivity"):
+            continue  # a person decides from here on
+        if kind == "serviceTask" and services.get(node) not in SAFE_ON_TIMEOUT:
+            return f"超时路径不得自动办理业务（服务任务 {node}）：须先到人工环节；超时只能提醒、升级、抄送、退回或转交"
+        if kind == "endEvent" and timer.interrupting and model.end_outcomes.get(node) != "rejected":
+            return (f"超时不得自动通过：中断定时器的路径到达了结束事件 {node}"
+                    "（须先到人工环节，或以 outcome=rejected 结束）")
+        pending.extend(model.flows.get(node, ()))
+    return None
 
 
 def _lint_cc_roles(model: ProcessModel) -> list[BpmnProblem]:

@@ -50,5 +50,6 @@ def default_operators() -> dict[str, Operator]:
     """Operators every deployment has. The budget domain (ledger, controls, bank) registers its own."""
     # Imported here: the operators are use-case code (they write history), which imports this module.
     from app.approvals.copies import cc_send
+    from app.deadlines.actions import escalate, remind
 
-    return {"cc.send": cc_send}
+    return {"cc.send": cc_send, "deadline.remind": remind, "deadline.escalate": escalate}

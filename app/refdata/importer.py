@@ -8,24 +8,17 @@ Each problem names the row as numbered in the file (the header is row 1) and the
 wrong, nothing is written and RefdataImportError carries the report. Otherwise each row is upserted by
 (kind, code) in the caller's transaction (the caller commits); codes not in the file are left alone.
 
-The file is untrusted: its size and row count are capped, an .xlsx must be a real OOXML package
-(a renamed zip or exe is refused with a message, never a traceback), its unpacked size is capped,
-and any DOCTYPE or ENTITY in its XML parts is refused before openpyxl parses it.
+The file is untrusted: app/tabular.py reads it (encodings, size and row caps, .xlsx package checks:
+a renamed zip or exe is refused with a message, never a traceback; DOCTYPE/ENTITY refused).
 """
-import codecs
-import csv
-import io
-import re
-import warnings
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import tabular
 from app.approvals.errors import InvalidInput
 from app.models import RefCode, RefKind
 from app.refdata.rules import (
@@ -37,14 +30,9 @@ from app.refdata.rules import (
     parent_problem,
     parse_kind,
 )
+from app.tabular import MAX_BYTES, TableRefused, map_header, read_table, size_problem
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 50_000
-MAX_UNZIPPED = 64 * 1024 * 1024  # all parts of an .xlsx together, unpacked
-MAX_ZIP_ENTRIES = 2_000
-MAX_COLUMNS = 50
-MAX_BLANK_TOP = 20  # blank rows tolerated above the header
-MAX_RAW_ROWS = 4 * MAX_ROWS  # blank rows included (formatting often reaches far below the data)
+MAX_ROWS = tabular.MAX_ROWS  # read at each import, so a test may lower it
 
 COLUMNS = ("kind", "code", "name", "parent_code", "gov_code", "active")
 HEADER_ALIASES = {
@@ -107,10 +95,6 @@ class RefdataImportError(InvalidInput):
         super().__init__(f"{report.filename} 有 {len(report.problems)} 处问题，未导入任何数据", details)
 
 
-class _FileRefused(Exception):
-    """The file cannot be read as a table at all (one message, no rows)."""
-
-
 @dataclass
 class Row:
     """One row of codes, as read (row number) and parsed."""
@@ -126,133 +110,14 @@ class Row:
 
 # -- reading ------------------------------------------------------------------------------------------
 
-def _text(value) -> str:
-    """A cell as text: numbers without a trailing .0 (Excel stores 201 as 201.0), whitespace trimmed."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _FileRefused("文件以 UTF-8 标记开头，但内容不是合法的 UTF-8") from exc
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _FileRefused("文件是 UTF-16 编码（Excel 的“Unicode 文本”），请另存为“CSV UTF-8”或“CSV（逗号分隔）”")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileRefused("无法识别文件编码：请另存为 UTF-8 或 GB18030（GBK）编码的 CSV")
-
-
-def _csv_rows(data: bytes):
-    """(row number, cells) for every line of a CSV, the header first."""
-    if data.startswith(b"PK\x03\x04"):
-        raise _FileRefused("这是 Excel 或压缩文件，不是 CSV；Excel 文件请以 .xlsx 为扩展名上传")
-    if b"\x00" in data:
-        raise _FileRefused("文件含有二进制内容，不是文本 CSV")
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise _FileRefused(f"第 {start} 行不是合法的 CSV：{exc}") from exc
-        yield start, cells[:MAX_COLUMNS]
-
-
-def _check_package(data: bytes) -> None:
-    """Refuse what is not an OOXML spreadsheet, zip bombs, and XML with a DOCTYPE (entities, XXE)."""
-    not_xlsx = "不是有效的 Excel (.xlsx) 文件（可能是改了扩展名的其他文件）；请在 Excel 中另存为 .xlsx 或 CSV"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _FileRefused("这是旧版 Excel (.xls) 或其他 Office 文件；请在 Excel 中另存为 .xlsx 或 CSV")
-    if not data.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _FileRefused(not_xlsx)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            infos = package.infolist()
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names or not any(n.startswith("xl/workbook") for n in names):
-                raise _FileRefused(not_xlsx)
-            if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED:
-                raise _FileRefused(f"Excel 文件解压后超过 {MAX_UNZIPPED // (1024 * 1024)} MB，请拆分后再导入")
-            for info in infos:
-                if info.filename.endswith((".xml", ".rels", ".vml")) and \
-                        re.search(rb"<!(DOCTYPE|ENTITY)", package.read(info), re.IGNORECASE):
-                    raise _FileRefused(f"Excel 文件的 {info.filename} 含有 DOCTYPE/ENTITY 声明，出于安全原因拒绝")
-    except _FileRefused:
-        raise
-    except Exception as exc:  # noqa: BLE001 - zipfile raises many types on a damaged archive
-        raise _FileRefused(not_xlsx) from exc
-
-
-def _xlsx_rows(data: bytes):
-    """(row number, cells) for every row of the first sheet, the header first."""
-    _check_package(data)
-    import openpyxl
-
-    try:
-        with warnings.catch_warnings():
-            # Files from other tools trigger openpyxl's "unsupported extension" warnings; they do not matter here.
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                if not workbook.worksheets:
-                    raise _FileRefused("Excel 文件里没有工作表")
-                sheet = workbook.worksheets[0]
-                rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
-                for number, cells in enumerate(rows, start=1):
-                    yield number, [_text(c) for c in cells]
-            finally:
-                workbook.close()
-    except _FileRefused:
-        raise
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises anything (KeyError, ValueError…) on a bad file
-        raise _FileRefused(f"无法读取 Excel 文件：{type(exc).__name__}；请在 Excel 中另存为 .xlsx 或 CSV") from exc
-
-
-def _rows_of(data: bytes, filename: str):
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        return _csv_rows(data)
-    if suffix == ".xlsx":
-        return _xlsx_rows(data)
-    if suffix == ".xls":
-        raise _FileRefused("不支持旧版 Excel (.xls)；请在 Excel 中另存为 .xlsx 或 CSV")
-    raise _FileRefused(f"只能导入 .xlsx 或 .csv 文件，{filename!r} 不是")
-
-
-def _header(header: tuple[int, list[str]], problems: list[ImportProblem]) -> dict[str, int]:
-    number, cells = header
-    columns: dict[str, int] = {}
-    for index, raw in enumerate(cells):
-        label = _text(raw).lstrip("\ufeff").strip()
-        if not label:
-            continue
-        column = HEADER_ALIASES.get(label.lower())
-        if column is None:
-            problems.append(ImportProblem(number, "file", f"不认识的列“{label}”；可用的列：{'、'.join(COLUMNS)}"
-                                          "（或 类别、编码、名称、上级编码、政府经济分类、启用）"))
-        elif column in columns:
-            problems.append(ImportProblem(number, "file", f"列“{label}”重复"))
-        else:
-            columns[column] = index
-    return columns
+def _header(number: int, labels: list[str], problems: list[ImportProblem]) -> dict[str, int]:
+    header = map_header(labels, HEADER_ALIASES)
+    for label in header.unknown:
+        problems.append(ImportProblem(number, "file", f"不认识的列“{label}”；可用的列：{'、'.join(COLUMNS)}"
+                                      "（或 类别、编码、名称、上级编码、政府经济分类、启用）"))
+    for label in header.repeated:
+        problems.append(ImportProblem(number, "file", f"列“{label}”重复"))
+    return header.columns
 
 
 def _parse_active(text: str) -> bool | None:
@@ -275,30 +140,18 @@ def read_rows(data: bytes, filename: str, kind: str | None, problems: list[Impor
             problems.append(ImportProblem(None, "file", f"不认识的类别 {kind!r}；可用：{'、'.join(RefKind)}"))
             return []
     try:
-        source = iter(_rows_of(data, filename))
-        header = next(source, None)
-        while header is not None and not any(_text(c) for c in header[1]) and header[0] <= MAX_BLANK_TOP:
-            header = next(source, None)  # blank rows above the header
-        if header is None:
-            raise _FileRefused("文件是空的，缺少表头行")
-        columns = _header(header, problems)
+        table = read_table(data, filename, max_rows=MAX_ROWS)
+        columns = _header(table.header_row, table.header, problems)
         missing = [c for c in ("code", "name") if c not in columns]
         if "kind" not in columns and default_kind is None:
             missing.insert(0, "kind")
         if missing:
-            problems.append(ImportProblem(header[0], "file", f"缺少列：{'、'.join(missing)}"
+            problems.append(ImportProblem(table.header_row, "file", f"缺少列：{'、'.join(missing)}"
                                           + ("（类别也可用 --kind 指定）" if "kind" in missing else "")))
         if problems:
             return []
-        rows: list[Row] = []
-        for raw_count, (number, cells) in enumerate(source, start=1):
-            if raw_count > MAX_RAW_ROWS or len(rows) >= MAX_ROWS and any(c.strip() for c in cells):
-                raise _FileRefused(f"超过 {MAX_ROWS} 行，请拆分后再导入")
-            if not any(_text(c) for c in cells):
-                continue
-            rows.append(_parse_row(number, cells, columns, default_kind, problems))
-        return rows
-    except _FileRefused as exc:
+        return [_parse_row(number, cells, columns, default_kind, problems) for number, cells in table.rows]
+    except TableRefused as exc:
         problems.append(ImportProblem(None, "file", str(exc)))
         return []
 
@@ -306,8 +159,7 @@ def read_rows(data: bytes, filename: str, kind: str | None, problems: list[Impor
 def _parse_row(number: int, cells: list[str], columns: dict[str, int], default_kind: RefKind | None,
                problems: list[ImportProblem]) -> Row:
     def cell(column: str) -> str:
-        index = columns.get(column)
-        return _text(cells[index]) if index is not None and index < len(cells) else ""
+        return tabular.cell(cells, columns, column)
 
     def problem(column: str, message: str) -> None:
         problems.append(ImportProblem(number, column, message))
@@ -469,8 +321,8 @@ def import_file(session: Session, path_or_bytes: str | Path | bytes, filename: s
         path = Path(path_or_bytes)
         report.filename = filename or path.name
         size = path.stat().st_size
-    if size > MAX_BYTES:
-        report.problems.append(ImportProblem(None, "file", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，请拆分后再导入"))
+    if message := size_problem(size, MAX_BYTES):
+        report.problems.append(ImportProblem(None, "file", message))
         raise RefdataImportError(report)
     data = bytes(path_or_bytes) if isinstance(path_or_bytes, bytes | bytearray) else path.read_bytes()
     rows = read_rows(data, report.filename, kind, report.problems)

@@ -123,3 +123,34 @@ def test_the_cli_deploys_bpmn_once_and_then_reports_unchanged(app, db_session):
     assert "expense_claim\tv1\t未改动" in again.output
     listing = runner.invoke(args=["bpmn", "list"])
     assert "expense_claim\tv1\t0" in listing.output
+
+
+PAYMENT = (ROOT / "bpmn" / "payment.bpmn").read_bytes()
+PROJECT = (ROOT / "bpmn" / "project_entry.bpmn").read_bytes()
+
+
+@pytest.mark.parametrize("source,old,new,element,message", [
+    (PAYMENT, b'name="due_working_days" value="3"', b'name="due_working_days" value="\xe4\xb8\x89\xe5\xa4\xa9"',
+     "finance_review", "due_working_days 须为 1 到 366 的整数"),
+    (PAYMENT, b"<bpmn:timeDate>workdays(5)</bpmn:timeDate>", b"<bpmn:timeDate>workdays(0)</bpmn:timeDate>",
+     "t_review_escalate", "工作日数须在 1 到 366 之间"),
+    (PAYMENT, b'<bpmn:timeCycle>"R/P1D"</bpmn:timeCycle>', b"<bpmn:timeCycle>workdays(1)</bpmn:timeCycle>",
+     "t_review_remind", "只能用在 timeDate 里"),
+    (PAYMENT, b'<bpmn:timeCycle>"R/P1D"</bpmn:timeCycle>', b'<bpmn:timeCycle>"every day"</bpmn:timeCycle>',
+     "t_review_remind", "无法解析"),
+    # A timeout that would pay: the escalation branch pointed at the bank instead of the escalation step.
+    (PAYMENT, b'sourceRef="t_review_escalate" targetRef="s_review_escalate"',
+     b'sourceRef="t_review_escalate" targetRef="s_bank"', "t_review_escalate", "超时路径不得自动办理业务"),
+    # A timeout that would approve: the unit head's timer straight to the end of the process.
+    (PROJECT, b'sourceRef="t_unit_timeout" targetRef="apply"', b'sourceRef="t_unit_timeout" targetRef="end_in_library"',
+     "t_unit_timeout", "超时不得自动通过"),
+])
+def test_a_bad_deadline_is_refused_at_deploy_with_the_element(demo, as_user, db_session, source, old, new, element,
+                                                              message):
+    assert old in source
+    before = versions(db_session)
+    filename = "payment.bpmn" if source is PAYMENT else "project_entry.bpmn"
+    response = upload(as_user("liucheng"), source.replace(old, new), filename=filename)
+    assert response.status_code == 422, response.json
+    assert message in response.json["details"][element][0]
+    assert versions(db_session) == before

@@ -152,7 +152,8 @@ def test_a_service_parameter_the_sandbox_refuses_is_reported_at_the_service_task
                                                           ("timeDuration", '"2 days"', "无法解析"),
                                                           ("timeDate", '"2026-03-31T17:00:00"', "时区")])
 def test_a_bad_timer_is_reported_at_its_event(kind, expression, hint):
-    doc = approval().timer("t_late", "review", kind, expression, name="超时").end("end_late").flow("t_late", "end_late")
+    doc = (approval().timer("t_late", "review", kind, expression, name="超时").end("end_late", outcome="rejected")
+           .flow("t_late", "end_late"))
     problem = the_finding(lint(doc), "t_late")
     assert problem.element_name == "超时"
     assert problem.line == line_of(doc.xml(), 'id="t_late"')
@@ -160,7 +161,34 @@ def test_a_bad_timer_is_reported_at_its_event(kind, expression, hint):
 
 
 def test_a_good_timer_lints_clean():
+    doc = (approval().timer("t_late", "review", "timeDuration", '"P2D"').end("end_late", outcome="rejected")
+           .flow("t_late", "end_late"))
+    assert lint(doc) == []
+
+
+# -- money is never approved by a clock -------------------------------------------------------------------
+
+
+def test_an_interrupting_timer_that_ends_the_request_approved_is_refused():
     doc = approval().timer("t_late", "review", "timeDuration", '"P2D"').end("end_late").flow("t_late", "end_late")
+    assert "超时不得自动通过" in the_finding(lint(doc), "t_late").message
+
+
+def test_a_timer_path_through_a_business_service_step_is_refused():
+    doc = (approval().timer("t_late", "review", "timeDuration", '"P2D"', interrupting=False)
+           .service_task("svc", "ledger.reserve").end("end_late").chain("t_late", "svc", "end_late"))
+    assert "服务任务 svc" in the_finding(lint(doc), "t_late").message
+
+
+def test_a_reminder_after_a_non_interrupting_timer_is_allowed():
+    doc = (approval().timer("t_late", "review", "timeCycle", '"R/P1D"', interrupting=False)
+           .service_task("remind", "deadline.remind", {"task": "'review'"}).end("end_late")
+           .chain("t_late", "remind", "end_late"))
+    assert lint(doc, operators={**OPERATORS, "deadline.remind": object()}) == []
+
+
+def test_an_interrupting_timer_back_to_a_person_is_allowed():
+    doc = (approval().timer("t_late", "review", "timeDuration", '"P2D"').flow("t_late", "apply"))
     assert lint(doc) == []
 
 

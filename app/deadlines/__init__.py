@@ -1,0 +1,1 @@
+"""Deadlines in working days: the calendar, due times, reminders, escalation, and the sweep that fires them."""
