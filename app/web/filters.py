@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from app import clock
 from app.models import ROLE_NAMES, Decision, EventType, Fallback, InstanceStatus, MultiMode, TaskKind, TaskState
 from app.web import bp
 
@@ -27,7 +28,8 @@ FALLBACK_NAMES = {Fallback.HIGHER_HOLDER: "本级无人，由上级岗位办理"
                   Fallback.NONE: "无人可办，等待督办转办"}
 WAITING_NAMES = {"signers": "正在等待加签人（或会签成员）处理", "delegate": "正在等待被委派人回复意见"}
 PROXY_STATUS_NAMES = {"active": "生效中", "scheduled": "未开始", "ended": "已结束", "revoked": "已撤销"}
-NOTIFICATION_KIND_NAMES = {"task": "待办", "urge": "催办", "cc": "抄送", "empty_approver": "无人可办"}
+NOTIFICATION_KIND_NAMES = {"task": "待办", "urge": "催办", "cc": "抄送", "empty_approver": "无人可办",
+                           "remind": "办理提醒", "escalate": "超时升级"}
 EVENT_NAMES = {
     EventType.INSTANCE_STARTED: "发起",
     EventType.INSTANCE_APPROVED: "通过",
@@ -53,6 +55,11 @@ EVENT_NAMES = {
     EventType.COMMENT_ADDED: "意见",
     EventType.ATTACHMENT_ADDED: "附件",
     EventType.TASK_FALLBACK: "无人可办",
+    EventType.BANK_RESULT: "银行回单",
+    EventType.PAYMENT_RETURNED: "退票",
+    EventType.TIMER_FIRED: "定时触发",
+    EventType.TASK_REMINDED: "办理提醒",
+    EventType.TASK_ESCALATED: "超时升级",
 }
 
 
@@ -79,6 +86,12 @@ def to_decimal(value) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return amount if amount.is_finite() else None
+
+
+@bp.app_template_test("past")
+def is_past(value: datetime | None) -> bool:
+    """`t.due_at is past`: the moment has gone by (a task shown as 已超时)."""
+    return value is not None and value <= clock.now()
 
 
 @bp.app_template_filter("money")

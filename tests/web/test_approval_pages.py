@@ -142,3 +142,15 @@ def test_times_are_shown_in_beijing_time(demo, browser):
     assert "发起时间 2026-03-02 07:30" in main_text(clerk.get(f"/instances/{instance_id}").text)
     assert "发起于 2026-03-02 07:30" in main_text(clerk.get("/?view=started").text)
     assert "到达 2026-03-02 07:30" in main_text(browser("nyb_head").get("/").text)
+
+
+def test_a_task_past_its_deadline_in_working_days_is_marked_overdue_in_the_inbox(demo, browser):
+    # Wednesday 2026-09-30, 09:00 in Beijing: the unit head has 2 working days, and the National Day
+    # holiday (10-01 to 10-07) does not count: due Friday 10-09, 17:30.
+    with time_machine.travel(datetime(2026, 9, 30, 1, tzinfo=UTC), tick=False) as clock:
+        start_claim(browser("nyb_clerk"))
+        head = browser("nyb_head")
+        row = main_text(head.get("/?view=todo").text)
+        assert "期限 2026-10-09 17:30" in row and "已超时" not in row
+        clock.move_to(datetime(2026, 10, 9, 10, tzinfo=UTC))  # 18:00 in Beijing; yesterday's login has expired
+        assert "期限 2026-10-09 17:30 已超时" in main_text(browser("nyb_head").get("/?view=todo").text)
