@@ -37,6 +37,7 @@ test: $(STAMP) vendor
 bench: $(STAMP)
 	$(BIN)/python scripts/bench/engine_step.py
 	$(BIN)/python scripts/bench/payment_flow.py
+	$(BIN)/python scripts/bench/timers.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check app tests scripts

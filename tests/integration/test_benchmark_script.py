@@ -53,3 +53,19 @@ def test_a_quick_payment_benchmark_run_pays_and_reports_its_figures(bench_databa
     for figure in ("pure_step_ms", "payment_ms", "ratio", "per_action_ratio", "per_action_median_ms"):
         assert result[figure], figure
     assert result["payments"] == 4 and result["sql_per_payment"]["max"] > 0
+
+
+def test_a_quick_timers_benchmark_run_fires_every_claimed_request_at_both_sizes(bench_database):
+    run = subprocess.run([sys.executable, "scripts/bench/timers.py", "--quick", "--database-url", bench_database],
+                         cwd=REPO, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "SECRET_KEY": "bench"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["sizes"] == [10_000, 100_000]
+    for size in ("10000", "100000"):
+        sweep = result["details"]["sizes"][size]["sweep"]
+        assert (sweep["claimed"], sweep["fired"], sweep["failed"]) == (result["k"], result["k"], 0)
+        assert result["details"]["sizes"][size]["open_tasks"] == int(size)
+        assert result["sql_per_claim"][size] == 1
+        assert result["overdue_query_ms"][size] > 0
+    assert result["sweep_ratio"] > 0
