@@ -2,8 +2,11 @@
 
 Projects go through 项目入库, this year's budget through 预算申报 and the review chain up to 镇人大, plans
 through 用款计划, payments through 资金支付 to the bank; then more requests are left at every step so each
-demo user finds work waiting. Run after `seed_people` and `seed_reference`, on an empty township.
+demo user finds work waiting, some of it for days (so the supervisors' board shows what is overdue).
+Run after `seed_people` and `seed_reference`, on an empty township.
 """
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -85,6 +88,14 @@ def _pay(deps: Deps, clerk: str, head: str, indicator: str, amount: str, purpose
     return instance.id
 
 
+def _days_ago(deps: Deps, days: int) -> Deps:
+    """The same dependencies with the clock `days` back, so work left waiting has waited (and some of it is
+    overdue on the supervisors' board); never back into last year, whose budget the demo does not have."""
+    earlier = deps.now - timedelta(days=days)
+    same_year = earlier.astimezone(CHINA).year == deps.now.astimezone(CHINA).year
+    return replace(deps, now=earlier) if same_year else deps
+
+
 def seed_office(deps: Deps) -> int:
     """The budget year of 示范镇; returns how many requests it made."""
     year = deps.now.astimezone(CHINA).year
@@ -98,10 +109,11 @@ def seed_office(deps: Deps) -> int:
     # Next year's budget on its way through the review chain; a project waiting at the finance office.
     nyb_next = _project(deps, "nyb_clerk", "nyb_head", "农村人居环境整治", "3", "45000.00", year + 1, year + 1)
     _declare(deps, "nyb_clerk", "nyb_head", nyb_next, [("30226", "45000.00", {})], year + 1, through=4)
-    pending = start_instance(deps, _user(deps, "swb_clerk"), "project_entry", {
+    week_ago = _days_ago(deps, 7)
+    pending = start_instance(week_ago, _user(deps, "swb_clerk"), "project_entry", {
         "title": "申报项目：养老服务站改造", "name": "养老服务站改造", "category_code": "3", "start_year": year,
         "end_year": year, "amount": Decimal("35000.00"), "goals": [{"name": "改造床位", "target": "20张"}]})
-    _act(deps, "swb_head", pending.id, "approve", "同意申报")
+    _act(week_ago, "swb_head", pending.id, "approve", "同意申报")
     count += 3
 
     # 用款计划: 农业农村办's material money is under plan control.
@@ -112,7 +124,7 @@ def seed_office(deps: Deps) -> int:
                   {"indicator_code": nyb[1], "amount": Decimal("30000.00")}]})
     _act(deps, "nyb_head", plan.id, "approve", "同意")
     _act(deps, "cz_reviewer", plan.id, "approve", "核定", {"approved_amounts": {nyb[2]: Decimal("15000.00")}})
-    start_instance(deps, _user(deps, "wsy_clerk"), "fund_plan", {  # waits for the unit head
+    start_instance(_days_ago(deps, 4), _user(deps, "wsy_clerk"), "fund_plan", {  # waits for the unit head
         "title": f"{month} 用款计划", "month": month,
         "lines": [{"indicator_code": budget["wsy_clerk"][0], "amount": Decimal("8000.00")}]})
     count += 2
@@ -133,11 +145,12 @@ def seed_office(deps: Deps) -> int:
          through=[("deputy", {})])  # waits for the 镇长
     _pay(deps, "zfb_clerk", "zfb_head", budget["zfb_clerk"][2], "480.00", "接待上级检查工作餐",
          through=[("deputy", {}), ("finance_deputy", {}), ("zhenzhang", {})])  # 三公: waits at 国库
-    waiting = start_instance(deps, _user(deps, "nyb_clerk"), "payment", {
+    ten_days_ago = _days_ago(deps, 10)
+    waiting = start_instance(ten_days_ago, _user(deps, "nyb_clerk"), "payment", {
         "title": "农田排水沟清淤", "purpose": "农田排水沟清淤", "indicator_code": nyb[1],
         "amount": Decimal("1800.00"), **PAYEE})
-    _act(deps, "nyb_head", waiting.id, "approve", "同意")  # waits at the 财政所 compliance review
-    start_instance(deps, _user(deps, "xx_clerk"), "payment", {  # waits for the unit head
+    _act(ten_days_ago, "nyb_head", waiting.id, "approve", "同意")  # waits at the 财政所 compliance review
+    start_instance(_days_ago(deps, 2), _user(deps, "xx_clerk"), "payment", {  # waits for the unit head
         "title": "实验器材", "purpose": "实验器材", "indicator_code": budget["xx_clerk"][1],
         "amount": Decimal("5200.00"), **PAYEE})
     count += 9

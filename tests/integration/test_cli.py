@@ -1,5 +1,8 @@
 """The admin CLI: orgs and users, refusing bad input with a clear message and changing nothing."""
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.models import Org, User
@@ -89,8 +92,10 @@ def test_the_demo_seed_runs_once_and_then_leaves_data_alone(cli, db_session):
     assert cli("bpmn", "list").output.count("expense_claim") == 1
 
 
+@time_machine.travel(datetime(2026, 6, 17, 2, tzinfo=UTC), tick=False)  # a Wednesday morning in Beijing
 def test_the_demo_seed_leaves_a_living_office_with_work_in_every_budget_process(cli, db_session):
     from app import accounting, ledger
+    from app.inbox.board import BoardFilter, open_board, overdue_tasks
     from app.models import FundPlanLine, Indicator, InstanceStatus, Org, Payment, ProcessInstance, Project
 
     assert cli("seed-demo").exit_code == 0
@@ -107,3 +112,7 @@ def test_the_demo_seed_leaves_a_living_office_with_work_in_every_budget_process(
     statuses = set(db_session.scalars(select(Payment.status)))
     assert {"paid", "reserved"} <= statuses
     assert accounting.trial_balance(db_session, township_id=township.id, fiscal_year=year).balanced
+    # Some of the waiting work has waited for days: the 督办 sees it overdue on the board.
+    duban = db_session.scalar(select(User).where(User.username == "duban"))
+    late = overdue_tasks(open_board(db_session, duban, BoardFilter(), datetime.now(UTC)))
+    assert "财政所合规审核" in {t.name for t in late.items if t.overdue}
