@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.approvals.hooks import Hooks
-from app.deadlines.due import DUE_PROPERTY, due_from_property, instance_calendar
+from app.deadlines.due import DUE_PROPERTY, due_from_property
 from app.engine import ReadyTask, Run
 from app.inbox.assignment import Candidates, Exclusion, resolve_candidates
 from app.models import (
@@ -98,21 +98,24 @@ def _members(task: HumanTask, mode: str, found: Candidates, now: datetime) -> li
     return members
 
 
-def _due_at(session: Session, instance: ProcessInstance, ready: ReadyTask, now: datetime) -> datetime | None:
-    """The earlier of the diagram's deadlines: an interrupting timer on the task, its due_working_days."""
+def _due_at(run: Run, ready: ReadyTask, now: datetime) -> datetime | None:
+    """The earlier of the diagram's deadlines: an interrupting timer on the task, its due_working_days.
+
+    The calendar is the step's own (StepContext reads it once per action), not read again per task.
+    """
     if DUE_PROPERTY not in ready.properties:
         return ready.due_at
-    by_property = due_from_property(ready.properties, instance_calendar(session, instance.id), now)
+    by_property = due_from_property(ready.properties, run.work_calendar(), now)
     return min(d for d in (ready.due_at, by_property) if d is not None)
 
 
-def _open_task(session: Session, instance: ProcessInstance, deployed: Deployed, ready: ReadyTask,
+def _open_task(session: Session, instance: ProcessInstance, deployed: Deployed, run: Run, ready: ReadyTask,
                now: datetime, assign_to: int | None, just_decided: tuple[str, int] | None) -> HumanTask:
     role = role_from_label(ready.lane or "")
     task = HumanTask(
         instance_id=instance.id, spiff_task_id=ready.spiff_id, bpmn_process_id=ready.process_id,
         bpmn_id=ready.bpmn_id, name=ready.name, role=role, lane=ready.lane, state=TaskState.READY,
-        created_at=now, due_at=_due_at(session, instance, ready, now),
+        created_at=now, due_at=_due_at(run, ready, now),
     )
     session.add(task)
     if is_application_step(deployed, ready.process_id, ready.bpmn_id) or assign_to is not None:
@@ -197,7 +200,7 @@ def save_step(session: Session, instance: ProcessInstance, deployed: Deployed, r
     ready = run.ready_tasks() if not run.finished else []
     after = {r.spiff_id for r in ready}
     close_vanished(session, instance, before - after, now)
-    opened = [_open_task(session, instance, deployed, r, now, (assign or {}).get(r.spiff_id), just_decided)
+    opened = [_open_task(session, instance, deployed, run, r, now, (assign or {}).get(r.spiff_id), just_decided)
               for r in ready if r.spiff_id not in before]
     if run.finished:
         _finish(session, instance, run.outcome(), now, actor_id, hooks, cancelled_as, closing_note)

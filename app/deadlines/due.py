@@ -2,10 +2,10 @@
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.deadlines.calendar import WorkCalendar, calendar_for
-from app.models import Org, OrgKind, ProcessInstance
+from app.deadlines.calendar import WorkCalendar
+from app.models import LocalHoliday, Org, OrgKind, ProcessInstance
 
 DUE_PROPERTY = "due_working_days"  # user task property: the task is due within this many working days
 MAX_DUE_WORKING_DAYS = 366
@@ -13,15 +13,22 @@ MAX_DUE_WORKING_DAYS = 366
 
 def township_id_of(session: Session, org_id: int) -> int | None:
     """The township an org is in (itself when it is one); None above the township level (a county)."""
-    path = session.scalar(select(Org.path).where(Org.id == org_id)) or ""
-    ancestors = [int(x) for x in path.strip("/").split("/") if x]
-    return session.scalar(select(Org.id).where(Org.id.in_(ancestors), Org.kind == OrgKind.TOWNSHIP))
+    org, township = aliased(Org), aliased(Org)
+    return session.scalar(select(township.id).join(org, org.path.startswith(township.path))
+                          .where(org.id == org_id, township.kind == OrgKind.TOWNSHIP))
 
 
 def instance_calendar(session: Session, instance_id: int) -> WorkCalendar:
-    """The working-day calendar of the township a request was made in."""
-    org_id = session.scalar(select(ProcessInstance.org_id).where(ProcessInstance.id == instance_id))
-    return calendar_for(session, township_id_of(session, org_id) if org_id is not None else None)
+    """The working-day calendar of the township a request was made in: its local days, in one statement
+    (none for a request above the township level: the national calendar alone)."""
+    org, township = aliased(Org), aliased(Org)
+    rows = session.execute(
+        select(LocalHoliday.day, LocalHoliday.is_workday)
+        .join(township, township.id == LocalHoliday.township_id)
+        .join(org, org.path.startswith(township.path))
+        .join(ProcessInstance, ProcessInstance.org_id == org.id)
+        .where(ProcessInstance.id == instance_id, township.kind == OrgKind.TOWNSHIP))
+    return WorkCalendar(dict(rows.all()))
 
 
 def due_from_property(properties: dict, calendar: WorkCalendar, opened_at: datetime) -> datetime | None:

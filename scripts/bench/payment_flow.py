@@ -136,6 +136,26 @@ class Office:
         return times, statements
 
 
+def set_up_office(app) -> tuple[core.SqlCounter, "Office", str]:
+    """On a migrated database, inside the app context: the demo people and codes, bpmn/ deployed, and
+    农业农村办 funded through 项目入库 and 预算申报. Returns the statement counter, the office, the indicator."""
+    from app.admin.seed import seed_people, seed_reference
+    from app.approvals.deploy import deploy_processes
+    from app.config import ROOT
+    from app.engine import BpmnSource
+    from app.extensions import db
+    from app.runtime import deps
+
+    db.engine.dispose()  # alembic's connection state is not the app's
+    seed_people(deps(), app.config["PASSWORD_HASH_PROFILE"])
+    seed_reference(deps())
+    sources = [BpmnSource(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
+    deploy_processes(deps(), sources, forms_dir=ROOT / "forms")
+    counter = core.SqlCounter(db.engine)
+    office = Office(app, counter)
+    return counter, office, office.fund()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run: a few payments")
@@ -155,21 +175,9 @@ def main(argv=None) -> int:
     with app.app_context():
         core.log("migrating and seeding 示范镇")
         core.migrate(app)
-        from app.admin.seed import seed_people, seed_reference
-        from app.approvals.deploy import deploy_processes
-        from app.config import ROOT
-        from app.engine import BpmnSource
         from app.extensions import db
-        from app.runtime import deps
 
-        db.engine.dispose()
-        seed_people(deps(), app.config["PASSWORD_HASH_PROFILE"])
-        seed_reference(deps())
-        sources = [BpmnSource(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
-        deploy_processes(deps(), sources, forms_dir=ROOT / "forms")
-        counter = core.SqlCounter(db.engine)
-        office = Office(app, counter)
-        indicator = office.fund()
+        counter, office, indicator = set_up_office(app)
         core.log(f"payments: {warmup} warm-up + {payments}")
         per_action: list[list[int]] = [[] for _ in ACTIONS]
         totals, statements = [], []

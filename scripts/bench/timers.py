@@ -441,21 +441,9 @@ def main(argv=None) -> int:
         core.migrate(app)
         from sqlalchemy import text
 
-        from app.admin.seed import seed_people, seed_reference
-        from app.approvals.deploy import deploy_processes
-        from app.config import ROOT
-        from app.engine import BpmnSource
         from app.extensions import db
-        from app.runtime import deps
 
-        db.engine.dispose()
-        seed_people(deps(), app.config["PASSWORD_HASH_PROFILE"])
-        seed_reference(deps())
-        sources = [BpmnSource(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
-        deploy_processes(deps(), sources, forms_dir=ROOT / "forms")
-        counter = core.SqlCounter(db.engine)
-        office = flow.Office(app, counter)
-        indicator = office.fund()
+        counter, office, indicator = flow.set_up_office(app)
         machine = core.machine_info(lambda sql: db.session.scalar(text(sql)), loadavg_start)
         machine["time_machine"] = metadata.version("time-machine")
         population = Population(db.session, SWEEP_AT)

@@ -79,6 +79,21 @@ def test_the_review_is_due_after_3_working_days_across_the_holiday_and_the_make_
     assert detail["due_at"] == row["due_at"]
 
 
+def test_a_townships_own_day_off_moves_the_deadline_of_its_requests(office, funded):
+    from app.deadlines.holidays import import_holidays
+    from app.models import Org
+
+    _, (code, _) = funded
+    township = office.session.scalar(select(Org).where(Org.code == "SFZ"))
+    import_holidays(office.session, township.id, "日期,类型,名称\n2026-10-08,休息,镇庙会\n".encode(), "local.csv",
+                    datetime.now(UTC))
+    office.session.commit()
+    iid = office.start("nyb_clerk", "payment", payment_data(code, "800.00"))["id"]
+    office.act("nyb_head", iid)
+    # 10-08 is off in 示范镇 too: 10-09, the 调休 Saturday 10-10 and Monday 10-12 are the 3 working days.
+    assert open_task(office, iid, "finance_review").due_at == beijing(10, 12, 17, 30)
+
+
 def test_reminders_come_every_working_day_and_not_on_the_holiday(office, at_review, march):
     reminded = []
     for month, day in [(10, 1), (10, 2), (10, 5), (10, 7), (10, 8), (10, 9), (10, 10), (10, 11), (10, 12)]:
