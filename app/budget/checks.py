@@ -28,6 +28,7 @@ from app.models import (
     PaymentStatus,
     ProcessInstance,
     Project,
+    TaskKind,
     TaskState,
 )
 
@@ -70,12 +71,19 @@ def indicator_facts(session: Session, payment: Payment, now: datetime) -> rules.
 
 
 def _approvers(session: Session, instance: ProcessInstance) -> frozenset[int]:
-    """Who decided an approval step of the request, or holds one open now (C17)."""
+    """Who decided an approval step of the request, or holds one open now (C17).
+
+    An open step on the applicant's own desk is not an approval: it is their 申请 (reopened by a 退回,
+    still open while its resubmission runs this check) or a step the diagram hands back to them. No
+    approval desk is ever theirs: candidates, transfers, signers and delegates leave the applicant out,
+    and ensure_may_decide refuses them any step but their own. What they decide shows as a decision.
+    """
     decided = session.scalars(select(HumanTask.completed_by_id).where(
         HumanTask.instance_id == instance.id, HumanTask.state == TaskState.COMPLETED,
         HumanTask.decision.in_((Decision.APPROVE, Decision.REJECT)))).all()
+    own_desk = (HumanTask.kind == TaskKind.STEP) & (HumanTask.assignee_id == instance.initiator_id)
     open_ = session.scalars(select(HumanTask.assignee_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == TaskState.READY)).all()
+        HumanTask.instance_id == instance.id, HumanTask.state == TaskState.READY, ~own_desk)).all()
     return frozenset(i for i in (*decided, *open_) if i is not None)
 
 
