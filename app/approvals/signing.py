@@ -31,6 +31,10 @@ def _plain_step(deps: Deps, locked) -> None:
     return deployed
 
 
+def _allows_same_approver(deployed) -> bool:
+    return deployed.bundle.model.properties.get("allow_same_approver") == "true"
+
+
 def _check_comment(comment: str | None) -> None:
     if comment is not None and len(comment) > MAX_COMMENT:
         raise InvalidInput("说明过长", {"comment": [f"不能超过 {MAX_COMMENT} 个字符"]})
@@ -49,7 +53,7 @@ def add_signers(deps: Deps, user: User, task_id: int, usernames: list[str], *, p
         deployed = _plain_step(deps, locked)
         step, instance = locked.task, locked.instance
         signers = pick_users(session, instance, usernames, field="signers", acting_user=user, bpmn_id=step.bpmn_id,
-                             allow_same_approver=deployed.bundle.model.properties.get("allow_same_approver") == "true")
+                             allow_same_approver=_allows_same_approver(deployed))
         already = {t.assignee_id for t in sub_tasks(session, step)}
         if clash := [s.username for s in signers if s.id in already]:
             raise InvalidInput("已在加签名单中", {"signers": [f"{name}：已是本环节的加签人" for name in clash]})
@@ -118,16 +122,20 @@ def _after_removal(deps: Deps, instance, step: HumanTask, kind: str, was_open: b
 
 
 def delegate_task(deps: Deps, user: User, task_id: int, username: str, comment: str | None = None) -> HumanTask:
-    """委派: ask someone for their opinion; the step comes back to me to decide."""
+    """委派: ask someone for their opinion; the step comes back to me to decide.
+
+    An opinion is not a decision, yet it weighs on one: whoever decided another step of the request is
+    not asked (C17), as for a signer or a transferee, unless the process allows one person several steps.
+    """
     _check_comment(comment)
     session = deps.session
     with transaction(session):
         locked = lock_task(session, task_id, user.id)
         ensure_may_act(session, user, locked)
-        _plain_step(deps, locked)
+        deployed = _plain_step(deps, locked)
         step, instance = locked.task, locked.instance
         [delegate] = pick_users(session, instance, [username], field="to", acting_user=user, bpmn_id=step.bpmn_id,
-                                allow_same_approver=True, at_most=1)
+                                allow_same_approver=_allows_same_approver(deployed), at_most=1)
         step.assignee_id, step.waiting_for = step.assignee_id or user.id, "delegate"
         row = new_sub_task(step, TaskKind.DELEGATE, delegate.id, seq=0, ready=True, added_by=user.id,
                            now=deps.now, note=comment)
