@@ -142,7 +142,7 @@ def test_proxy_refusals_come_back_by_their_fields_and_save_nothing(demo, browser
     head = browser("nyb_head")
     outside = set_proxy(head, proxy="qs_head", ends_at="", reason="长" * 201)
     assert outside.status_code == 400
-    assert "qs_head：不在你所在的乡镇" in field_block(outside.text, "set-proxy")
+    assert "qs_head：用户不存在、已停用，或不在你所在的乡镇" in field_block(outside.text, "set-proxy")
     assert "请选择时间（北京时间）" in field_block(outside.text, "set-ends_at")
     assert "不能超过 200 个字符" in field_block(outside.text, "set-reason")
     assert 'value="qs_head"' in field_block(outside.text, "set-proxy")
