@@ -65,10 +65,14 @@ def list_definitions(args):
 @bp.post("")
 @bp.arguments(DeployFiles, location="files")
 @bp.response(201, DeployResponse)
-@bp.alt_response(200, schema=DeployResponse, success=True, description="内容与最新版本相同，未新建版本")
+@bp.alt_response(200, schema=DeployResponse, success=True,
+                 description="含义与最新版本相同（布局、格式不算），未新建版本；layout_updated 说明是否更新了保存的图")
 @bp.errors(400, 401, 403, 409, 413, 422)
 def deploy(files):
-    """部署一个 BPMN 流程（须有“流程管理员”角色）。先检查，不通过则什么也不保存（422，列出元素 id 与行号）。"""
+    """部署一个 BPMN 流程（须有“流程管理员”角色）。先检查，不通过则什么也不保存（422，列出元素 id 与行号）。
+
+    版本按含义区分：只改布局、缩进、属性顺序或命名空间前缀不产生新版本。warnings 列出不起作用的扩展。
+    """
     user = load_user()
     if not any(g.role == Role.PROCESS_OWNER for g in user.grants):
         raise Forbidden("只有流程管理员可以部署流程")
@@ -83,6 +87,7 @@ def deploy(files):
     process_id = read_model(source, max_bytes).process_id
     [result] = deploy_processes(deps(), [source], uploaded_forms={process_id: forms},
                                 forms_dir=current_app.config["FORMS_DIR"], actor=user, max_bytes=max_bytes)
-    body = {"created": result.created,
+    body = {"created": result.created, "layout_updated": result.layout_updated,
+            "warnings": [w.as_dict() for w in result.warnings],
             "definition": definition_dict(result.definition, latest_versions(db.session), running_counts(), user)}
     return body, 201 if result.created else 200

@@ -1,7 +1,11 @@
-"""Deploy BPMN: lint, then store a new version when the content changed.
+"""Deploy BPMN: check everything, then store a new version when the meaning changed.
 
-A version is the BPMN bytes plus the forms of its user tasks. Running instances keep their version;
-new ones start on the latest. A batch (the CLI deploying bpmn/) is all-or-nothing.
+A version is what the BPMN means plus the forms of its user tasks. Its meaning is the canonical XML
+without the diagram (app/engine/canonical.py): a file opened and saved again in a modeler, or only laid
+out anew, is the same version. Its stored diagram then takes the new layout in place, so whoever opens
+the deployed file sees the diagram they last deployed; nothing that runs can differ, because the engine
+never sees the layout. Running instances keep their version; new ones start on the latest. A batch
+(the CLI deploying bpmn/) is all-or-nothing, and every problem of every file is reported at once.
 """
 import hashlib
 import json
@@ -14,7 +18,16 @@ from sqlalchemy.orm import Session, undefer
 
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict
-from app.engine import BpmnProblem, BpmnSource, InvalidBpmn, ProcessModel, parse_bundle, read_model
+from app.engine import (
+    BpmnProblem,
+    BpmnSource,
+    InvalidBpmn,
+    ProcessModel,
+    meaning_of,
+    parse_bundle,
+    read_model,
+    review_source,
+)
 from app.engine.xmlsafe import DEFAULT_MAX_BYTES
 from app.models import ProcessDefinition, User, role_from_label
 from app.processes.definitions import latest_definition
@@ -24,15 +37,22 @@ from app.processes.lint import lint_process
 @dataclass(frozen=True)
 class DeployResult:
     definition: ProcessDefinition
-    created: bool  # False: identical to the latest version, nothing stored
+    created: bool  # False: same meaning as the latest version, no new version
+    layout_updated: bool = False  # not created, and the latest version's stored diagram took this layout
+    warnings: tuple[BpmnProblem, ...] = ()  # kept but ignored: other engines' extensions
 
 
-def _called_sources(session: Session, model: ProcessModel, batch: dict[str, BpmnSource]) -> list[BpmnSource]:
-    """What the process calls: from this batch if there, else the latest deployed version."""
-    sources, pending, seen = [], list(model.called_process_ids), {model.process_id}
+def _called_sources(session: Session, model: ProcessModel,
+                    batch: dict[str, BpmnSource]) -> tuple[list[BpmnSource], list[BpmnProblem]]:
+    """What the process calls: from this batch if there, else the latest deployed version.
+
+    A call to a process that is nowhere is reported at the call activity that makes it.
+    """
+    sources, problems, seen = [], [], {model.process_id}
+    pending = [(model, node, called) for node, called in model.calls.values()]
     while pending:
-        process_id = pending.pop()
-        if process_id in seen:
+        caller, node, process_id = pending.pop()
+        if not process_id or process_id in seen:
             continue
         seen.add(process_id)
         if process_id in batch:
@@ -40,11 +60,15 @@ def _called_sources(session: Session, model: ProcessModel, batch: dict[str, Bpmn
         else:
             row = latest_definition(session, process_id)
             if row is None:
-                raise InvalidBpmn([BpmnProblem(f"调用的流程 {process_id} 尚未部署", model.file)])
+                problems.append(BpmnProblem(
+                    f"调用活动调用的流程 {process_id} 尚未部署：请先部署 {process_id}.bpmn，或与本文件一起部署",
+                    caller.file, node.id, node.name or None, node.line))
+                continue
             source = BpmnSource(row.filename, row.bpmn_xml.encode("utf-8"))
         sources.append(source)
-        pending += read_model(source).called_process_ids
-    return sources
+        called = read_model(source)
+        pending += [(called, n, c) for n, c in called.calls.values()]
+    return sources, problems
 
 
 def _form_sources(session: Session, model: ProcessModel, uploaded: dict[str, bytes],
@@ -71,25 +95,54 @@ def _form_sources(session: Session, model: ProcessModel, uploaded: dict[str, byt
     return forms, problems
 
 
-def content_hash(bpmn: bytes, forms: dict) -> str:
-    digest = hashlib.sha256(bpmn)
+def version_hash(meaning: str, forms: dict) -> str:
+    """What identifies a version: the BPMN's meaning and the canonical JSON of its forms."""
+    digest = hashlib.sha256(meaning.encode("ascii"))
     digest.update(json.dumps(forms, sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
+
+
+def _spiff_problems(source: BpmnSource, called: list[BpmnSource]) -> list[BpmnProblem]:
+    """SpiffWorkflow's own validation (the XML schema, then its parser), every finding translated."""
+    try:
+        parse_bundle(source, called)
+    except InvalidBpmn as exc:
+        return exc.problems
+    return []
+
+
+def _unique(problems: list[BpmnProblem]) -> list[BpmnProblem]:
+    """One report per element and message: the engine and our checks sometimes say the same thing."""
+    return list({(p.file, p.element_id, p.message): p for p in problems}.values())
+
+
+def _same_as_latest(latest: ProcessDefinition | None, source: BpmnSource, sha: str, forms: dict) -> bool:
+    if latest is None:
+        return False
+    if latest.sha256 == sha:
+        return True
+    # Versions stored before meanings were compared hold a hash of their bytes: compare their meaning.
+    stored = BpmnSource(latest.filename, latest.bpmn_xml.encode("utf-8"))
+    return version_hash(meaning_of(stored), latest.forms) == sha
 
 
 def _deploy_one(deps: Deps, source: BpmnSource, uploaded_forms: dict[str, bytes], forms_dir: Path | None,
                 actor: User | None, batch: dict[str, BpmnSource]) -> DeployResult:
     session = deps.session
     model = read_model(source)
-    parse_bundle(source, _called_sources(session, model, batch))  # SpiffWorkflow's own validation
-    forms, problems = _form_sources(session, model, uploaded_forms, forms_dir)
-    problems += lint_process(model, forms, deps.operators)
+    review = review_source(source)
+    called, problems = _called_sources(session, model, batch)
+    if not problems:  # with a called process missing, the engine would only say it cannot find it
+        problems += _spiff_problems(source, called)
+    problems += review.problems
+    forms, form_problems = _form_sources(session, model, uploaded_forms, forms_dir)
+    problems += form_problems + lint_process(model, forms, deps.operators)
     if problems:
-        raise InvalidBpmn(problems)
-    sha = content_hash(source.data, forms)
+        raise InvalidBpmn(_unique(problems))
+    sha = version_hash(review.meaning, forms)
     latest = latest_definition(session, model.process_id)
-    if latest is not None and latest.sha256 == sha:
-        return DeployResult(latest, created=False)
+    if _same_as_latest(latest, source, sha, forms):
+        return _keep(latest, source, sha, tuple(review.warnings))
     definition = ProcessDefinition(
         process_id=model.process_id, version=(latest.version + 1) if latest else 1, name=model.name,
         sha256=sha, filename=Path(source.filename).name, bpmn_xml=source.data.decode("utf-8"), forms=forms,
@@ -99,7 +152,17 @@ def _deploy_one(deps: Deps, source: BpmnSource, uploaded_forms: dict[str, bytes]
     )
     session.add(definition)
     session.flush()
-    return DeployResult(definition, created=True)
+    return DeployResult(definition, created=True, warnings=tuple(review.warnings))
+
+
+def _keep(latest: ProcessDefinition, source: BpmnSource, sha: str, warnings: tuple) -> DeployResult:
+    """Same meaning as the latest version: no new version; its stored diagram takes the new layout."""
+    text = source.data.decode("utf-8")
+    changed = latest.bpmn_xml != text
+    if changed:
+        latest.bpmn_xml = text
+    latest.sha256 = sha
+    return DeployResult(latest, created=False, layout_updated=changed, warnings=warnings)
 
 
 def deploy_processes(deps: Deps, sources: list[BpmnSource], *, uploaded_forms: dict[str, dict[str, bytes]] = None,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from app.approvals.deps import Deps, StepContext, transaction
 from app.approvals.errors import Forbidden, InvalidInput, NotFound, StepFailed
 from app.approvals.steps import MAX_COMMENT, add_event, save_step
-from app.engine import EngineError
+from app.engine import EngineError, ReadyTask, Run
 from app.inbox.assignment import orgs_of_role
 from app.models import (
     ROLE_NAMES,
@@ -90,7 +90,7 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
         try:
             run = deps.engine.start(deployed.bundle, instance_key=str(instance.id), context=context,
                                     data={"initiator": user.username, "org": org.code})
-            first = next(t for t in run.ready_tasks() if t.bpmn_id == application.id)
+            first = _application_step(run, deployed)
             run.complete(first.spiff_id, {**data, "decision": Decision.SUBMIT, "comment": comment})
         except EngineError as exc:
             raise StepFailed.from_engine(exc) from exc
@@ -105,6 +105,23 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
                   data={"bpmn_id": first.bpmn_id, "decision": Decision.SUBMIT, "comment": comment, "data": data})
         save_step(session, instance, deployed, run, before=set(), now=deps.now, actor_id=user.id)
     return instance
+
+
+def _application_step(run: Run, deployed: Deployed) -> ReadyTask:
+    """The applicant's step the new workflow waits at; a diagram that waits elsewhere cannot be started.
+
+    Deploy refuses such diagrams now (a message or timer start event, say); versions deployed before
+    are refused here with the element, instead of failing half-way.
+    """
+    model = deployed.bundle.model
+    first = next((t for t in run.ready_tasks() if t.bpmn_id == model.application_task_id), None)
+    if first is None:
+        start = model.start_event
+        raise StepFailed(
+            f"流程 {deployed.process_id} v{deployed.version} 无法发起：开始事件没有直接进入申请环节"
+            f"（{model.application_task_id}）。请流程管理员改为空开始事件后重新部署",
+            {"element": [start.id if start else model.application_task_id]})
+    return first
 
 
 def _amount(data: dict) -> Decimal | None:

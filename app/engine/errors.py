@@ -4,13 +4,17 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class BpmnProblem:
-    """One problem in one BPMN file, located as precisely as the source allows."""
+    """One problem in one BPMN file, located as precisely as the source allows.
+
+    `message` is Chinese; `detail` keeps what a library or the XML schema said in its own words.
+    """
 
     message: str
     file: str | None = None
     element_id: str | None = None
     element_name: str | None = None
     line: int | None = None
+    detail: str | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
@@ -18,7 +22,8 @@ class BpmnProblem:
     def __str__(self) -> str:
         where = ":".join(str(x) for x in (self.file, self.line) if x)
         element = f" [{self.element_id}{' ' + self.element_name if self.element_name else ''}]"
-        return f"{where}{element if self.element_id else ''}: {self.message}"
+        detail = f"（原文：{self.detail}）" if self.detail else ""
+        return f"{where}{element if self.element_id else ''}: {self.message}{detail}"
 
 
 class InvalidBpmn(Exception):

@@ -64,6 +64,7 @@ class ProcessModel:
     properties: dict = field(default_factory=dict)  # the process's own spiffworkflow properties
     flows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # element id -> ids its sequence flows reach
     kinds: dict[str, str] = field(default_factory=dict)  # element id -> BPMN tag (userTask, endEvent…)
+    calls: dict[str, tuple[Node, str]] = field(default_factory=dict)  # call activity id -> (node, called process)
 
     @property
     def end_outcomes(self) -> dict[str, str]:
@@ -89,12 +90,24 @@ def _node(el, lanes: dict[str, str]) -> Node:
 
 
 def _lane_of_nodes(process) -> tuple[dict[str, str], list[Node]]:
+    """Each element's lane: its own lane entry, or that of the outermost activity drawn around it.
+
+    bpmn-js lists only a process's direct children in its lanes, never what is inside a subprocess, and
+    SpiffWorkflow gives a subprocess's content the subprocess's lane; so do we, and the two agree.
+    """
     lane_of, lanes = {}, []
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         lanes.append(Node(lane.get("id", ""), (lane.get("name") or "").strip(), "lane", lane.sourceline))
         for ref in lane.findall("bpmn:flowNodeRef", NS):
             lane_of[_text(ref)] = (lane.get("name") or "").strip()
-    return lane_of, lanes
+    inherited = {}
+    for el in process.iter():
+        if not isinstance(el.tag, str) or not el.get("id"):
+            continue
+        enclosing = [a.get("id") for a in el.iterancestors() if a is not process and a.get("id") in lane_of]
+        if enclosing and el.getparent() is not process:
+            inherited[el.get("id")] = lane_of[enclosing[-1]]
+    return {**lane_of, **inherited}, lanes
 
 
 def _expressions(process, lanes) -> list[Expression]:
@@ -203,11 +216,14 @@ def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
         properties=_properties(process),
         flows=_flows(process),
         kinds={n.id: n.kind for n in nodes},
+        calls={el.get("id"): (_node(el, lanes), el.get("calledElement") or "")
+               for el in process.iter(f"{{{BPMN_NS}}}callActivity")},
     )
 
 
 def _flows(process) -> dict[str, tuple[str, ...]]:
+    """Where each element's sequence flows lead, inside subprocesses too (a timer there is checked alike)."""
     found: dict[str, list[str]] = {}
-    for flow in process.findall("bpmn:sequenceFlow", NS):
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         found.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
     return {source: tuple(targets) for source, targets in found.items()}

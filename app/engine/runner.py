@@ -286,7 +286,7 @@ class Run:
         found, current = [], self._task(spiff_id).parent
         while current is not None:
             if current.task_spec.manual and current.state == TaskState.COMPLETED:
-                found.append((str(current.id), current.workflow.spec.name, current.task_spec.bpmn_id))
+                found.append((str(current.id), self._process_of(current), current.task_spec.bpmn_id))
             current = current.parent
         return found
 
@@ -303,6 +303,10 @@ class Run:
             task = getattr(exc, "task", None)
             element = task.task_spec.bpmn_id if task is not None else None
             raise EngineError(f"流程执行出错：{exc}", element_id=element) from exc
+        except (TypeError, KeyError, AttributeError, ValueError, IndexError, NameError) as exc:
+            # SpiffWorkflow's own slips on diagrams it parsed (a multi-instance without its list raises a
+            # bare TypeError, §9 #15-16): the step fails with what happened, not as a server error.
+            raise EngineError(f"流程执行出错（{type(exc).__name__}: {exc}）") from exc
         finally:
             _current_run.reset(token)
 
@@ -314,6 +318,14 @@ class Run:
         except (TaskNotFoundException, ValueError) as exc:
             raise EngineError(f"流程中没有任务 {spiff_id}") from exc
 
+    def _process_of(self, task) -> str:
+        """The deployed process a task is drawn in: a subprocess, transaction or event subprocess is a
+        workflow of its own to SpiffWorkflow, but its tasks, forms and lanes belong to the enclosing file."""
+        workflow = task.workflow
+        while workflow.spec.name not in self.bundle.models and workflow is not workflow.top_workflow:
+            workflow = workflow.parent_workflow
+        return workflow.spec.name
+
     def ready_tasks(self) -> list[ReadyTask]:
         """User tasks waiting for a person, with the due time of their earliest interrupting timer."""
         due = {}
@@ -322,7 +334,7 @@ class Run:
                 current = due.get(timer.attached_to_spiff_id)
                 due[timer.attached_to_spiff_id] = min(filter(None, (current, timer.due_at)))
         return [
-            ReadyTask(str(t.id), t.workflow.spec.name, t.task_spec.bpmn_id,
+            ReadyTask(str(t.id), self._process_of(t), t.task_spec.bpmn_id,
                       t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane,
                       dict(t.task_spec.extensions.get("properties", {})), due.get(str(t.id)))
             for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)

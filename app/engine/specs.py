@@ -3,7 +3,6 @@
 Parsing costs 1-6 ms (spiffworkflow.md §1) and restoring an embedded spec is most of a load (§6), so
 a deployed version is parsed once per process and every instance on it shares the spec objects.
 """
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -12,10 +11,13 @@ from dataclasses import dataclass
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from app.engine.canonical import without_layout
 from app.engine.errors import BpmnProblem, InvalidBpmn
+from app.engine.messages import SPIFF_FALLBACK
 from app.engine.model import ProcessModel, approver_loops, read_process_model
+from app.engine.validation import schema_problems, spiff_problem
 from app.engine.xmlsafe import BPMN_NS, load_bpmn_xml
 
 
@@ -41,34 +43,10 @@ class SpecBundle:
         return self.models[self.process_id]
 
 
-def _locate(tree: etree._ElementTree, element_id: str) -> int | None:
-    if not element_id:
-        return None
-    found = tree.xpath("//*[@id=$i]", i=element_id)
-    return found[0].sourceline if found else None
-
-
-def _problem_from(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> BpmnProblem:
-    file = getattr(exc, "file_name", "") or None
-    element_id = getattr(exc, "id", "") or None
-    line = getattr(exc, "line_number", "") or None
-    if line is None and element_id:
-        # Node-level errors never carry a line (spiffworkflow.md §9 #17): look it up ourselves.
-        for name, tree in trees.items():
-            if file in (None, name) and (line := _locate(tree, element_id)):
-                file = name
-                break
-    message = str(exc).split("\n")[0]
-    return BpmnProblem(message, file, element_id, getattr(exc, "name", "") or None,
-                       int(line) if line else None)
-
-
 def _for_engine(tree: etree._ElementTree) -> etree._ElementTree:
-    """The tree SpiffWorkflow runs: multi-approver markers removed (the app runs those steps itself)."""
-    loops = [loop for process in tree.getroot().findall(f"{{{BPMN_NS}}}process") for loop in approver_loops(process)]
-    if not loops:
-        return tree
-    tree = copy.deepcopy(tree)
+    """The tree SpiffWorkflow runs: no diagram (layout must not change how it runs, canonical.py), and
+    multi-approver markers removed (the app runs those steps itself)."""
+    tree = without_layout(tree)
     for process in tree.getroot().findall(f"{{{BPMN_NS}}}process"):
         for loop in approver_loops(process):
             loop.getparent().remove(loop)
@@ -90,16 +68,20 @@ def parse_bundle(main: BpmnSource, called: list[BpmnSource] = (), max_bytes: int
         model = read_process_model(tree, name)
         models[model.process_id] = model
     main_id = read_process_model(trees[main.filename], main.filename).process_id
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    # Validated here, every file and every finding at once; SpiffWorkflow's validator stops at the first.
+    if problems := [p for name, tree in trees.items() for p in schema_problems(tree, name)]:
+        raise InvalidBpmn(problems)
+    parser = SpiffBpmnParser()
     try:
         for name, tree in trees.items():
             parser.add_bpmn_xml(_for_engine(tree), filename=name)
         spec = parser.get_spec(main_id)
         subprocess_specs = parser.get_subprocess_specs(main_id)
     except (ValidationException, SpiffWorkflowException) as exc:
-        raise InvalidBpmn([_problem_from(exc, trees)]) from exc
-    except etree.XMLSyntaxError as exc:
-        raise InvalidBpmn([BpmnProblem(f"XML 校验失败：{exc.msg}", main.filename, line=exc.lineno)]) from exc
+        raise InvalidBpmn([spiff_problem(exc, trees)]) from exc
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        # SpiffWorkflow's parser trips over some valid-looking input without a ValidationException.
+        raise InvalidBpmn([BpmnProblem(SPIFF_FALLBACK, main.filename, detail=f"{type(exc).__name__}: {exc}")]) from exc
     return SpecBundle(main_id, spec, subprocess_specs, models)
 
 
