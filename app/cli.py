@@ -111,8 +111,10 @@ def bpmn_deploy(paths):
     except (ApprovalError, InvalidBpmn) as exc:
         _fail(exc)
     for r in results:
-        state = "新版本" if r.created else "未改动"
+        state = "新版本" if r.created else "仅更新布局" if r.layout_updated else "未改动"
         click.echo(f"{r.definition.process_id}\tv{r.definition.version}\t{state}\t{r.definition.name}")
+        for warning in r.warnings:
+            click.echo(f"  警告：{warning}")
 
 
 @bpmn_cli.command("list")

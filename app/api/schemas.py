@@ -226,7 +226,13 @@ class DefinitionOut(Schema):
 
 
 class DeployResponse(Schema):
-    created = fields.Boolean(metadata={"description": "false：与最新版本相同，没有新建版本"})
+    created = fields.Boolean(metadata={
+        "description": "false：与最新版本含义相同（只改布局、缩进、属性顺序或前缀也算相同），没有新建版本"})
+    layout_updated = fields.Boolean(metadata={
+        "description": "true：没有新建版本，但最新版本保存的图换成了这次上传的布局（bpmndi）"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "不阻止部署的提醒，如 camunda:assignee 等其他引擎的扩展不起作用"
+                       "（file、element_id、element_name、line、message）"})
     definition = fields.Nested(DefinitionOut)
 
 
