@@ -49,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_from_env())
     app.config.update(config or {})
     app.json = JSONProvider(app)
+    from app.auth.request import install_proxy_fix
+
+    install_proxy_fix(app)  # PROXY_FIX_X_FOR: the client's address behind reverse proxies
 
     db.init_app(app)
     # Runs before Flask-SQLAlchemy's own teardown (teardowns run last-registered first).

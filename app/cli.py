@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from app.admin.people import add_org, add_user, parse_grant
+from app.admin.people import add_org, add_user, disable_user, enable_user, parse_grant, unlock_user
 from app.admin.seed import DEMO_PASSWORD, seed_people, seed_reference, seed_requests
 from app.admin.seed_budget import seed_office
 from app.approvals.deploy import deploy_processes
@@ -60,7 +60,7 @@ def org_list():
 
 @user_cli.command("add")
 @click.argument("username")
-@click.option("--password", required=True, help="至少 8 位")
+@click.option("--password", required=True, help="至少 8 位，不能含用户名或是常见密码")
 @click.option("--role", "roles", multiple=True, help="角色@单位代码，可重复，如 --role clerk@SFZ-NYB")
 @click.option("--name", "display_name", help="显示姓名")
 def user_add(username, password, roles, display_name):
@@ -83,6 +83,41 @@ def user_list():
     for user in db.session.scalars(select(User).order_by(User.username)):
         grants = "，".join(f"{ROLE_NAMES.get(g.role, g.role)}@{g.org.code}" for g in user.grants)
         click.echo(f"{user.username}\t{user.display_name}\t{'' if user.active else '（停用）'}{grants}")
+
+
+@user_cli.command("disable")
+@click.argument("username")
+def user_disable(username):
+    """停用用户：不能再登录，其全部会话和 API 令牌立即失效。"""
+    try:
+        disable_user(db.session, None, username)
+    except ApprovalError as exc:
+        _fail(exc)
+    click.echo(f"已停用 {username}，其全部会话和令牌已失效")
+
+
+@user_cli.command("enable")
+@click.argument("username")
+def user_enable(username):
+    """重新启用用户（须重新登录）。"""
+    try:
+        enable_user(db.session, None, username)
+    except ApprovalError as exc:
+        _fail(exc)
+    click.echo(f"已启用 {username}")
+
+
+@user_cli.command("unlock")
+@click.argument("username")
+def user_unlock(username):
+    """解除登录锁定：此前的登录失败不再计数。"""
+    from app import clock
+
+    try:
+        unlock_user(db.session, None, username, clock.now())
+    except ApprovalError as exc:
+        _fail(exc)
+    click.echo(f"已解除 {username} 的登录锁定")
 
 
 def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:

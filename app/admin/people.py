@@ -1,4 +1,5 @@
-"""Add orgs and users with their role grants, refusing bad input field by field."""
+"""Add orgs and users with their role grants, refusing bad input field by field; disable, enable, unlock users."""
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,10 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.approvals.errors import InvalidInput
+from app.approvals.errors import Forbidden, InvalidInput, NotFound
 from app.auth.passwords import hash_password
+from app.auth.policy import password_problems
+from app.auth.sessions import end_sessions
 from app.models import ALLOWED_PARENT, Org, OrgKind, Role, RoleGrant, User, role_from_label
 
+log = logging.getLogger(__name__)
 ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 # Roles that belong to a budget unit (or an office inside one), never to a township or county.
@@ -70,8 +74,8 @@ def add_user(session: Session, username: str, password: str, grants: list[GrantS
         errors["username"] = ["用户名须为 3-64 位小写字母、数字、. _ -，以字母或数字开头"]
     elif session.scalar(select(User).where(User.username == username)):
         errors["username"] = [f"用户 {username} 已存在"]
-    if len(password or "") < min_password:
-        errors["password"] = [f"密码至少 {min_password} 位"]
+    if problems := password_problems(password, username, min_password):
+        errors["password"] = problems
     if not grants:
         errors["role"] = ["至少授予一个角色（--role 角色@单位代码）"]
     orgs = {}
@@ -90,4 +94,67 @@ def add_user(session: Session, username: str, password: str, grants: list[GrantS
     user.grants = [RoleGrant(role=g.role, org=orgs[g.org_code]) for g in dict.fromkeys(grants)]
     session.add(user)
     session.commit()
+    return user
+
+
+# ------------------------------------------------------------------------------- managing accounts
+
+
+def _admin_orgs(actor: User) -> list[Org]:
+    return [g.org for g in actor.grants if g.role == Role.ADMIN]
+
+
+def _managed_user(session: Session, actor: User | None, username: str) -> User:
+    """The user an admin may manage: every grant of theirs at or under the admin's org.
+
+    `actor` None is the command line, which may manage anyone. Users of other townships are answered
+    exactly as unknown ones (404), so usernames cannot be probed.
+    """
+    if actor is not None and not _admin_orgs(actor):
+        raise Forbidden("只有系统管理员可以管理用户")
+    user = session.scalar(select(User).where(User.username == (username or "")[:64]))
+    if user is None or actor is None:
+        if user is None:
+            raise NotFound(f"没有用户 {username}")
+        return user
+    under = [any(g.org.path.startswith(org.path) for org in _admin_orgs(actor)) for g in user.grants]
+    if not any(under):
+        raise NotFound(f"没有用户 {username}")
+    if not all(under):
+        raise Forbidden(f"{username} 还在其他乡镇任职，须由上级系统管理员处理")
+    return user
+
+
+def _who(actor: User | None) -> str:
+    return actor.username if actor is not None else "the command line"
+
+
+def disable_user(session: Session, actor: User | None, username: str) -> User:
+    """停用: the user can no longer log in, and every session and token of theirs ends now; commits."""
+    user = _managed_user(session, actor, username)
+    if actor is not None and user.id == actor.id:
+        raise InvalidInput("不能停用自己的账号", {"username": ["不能停用自己的账号"]})
+    user.active = False
+    end_sessions(session, user)
+    session.commit()
+    log.info("user %s disabled by %s; every session and token ended", user.username, _who(actor))
+    return user
+
+
+def enable_user(session: Session, actor: User | None, username: str) -> User:
+    """启用 again; sessions from before the user was disabled stay ended; commits."""
+    user = _managed_user(session, actor, username)
+    user.active = True
+    end_sessions(session, user)  # also those of a user disabled by hand in the database
+    session.commit()
+    log.info("user %s enabled by %s", user.username, _who(actor))
+    return user
+
+
+def unlock_user(session: Session, actor: User | None, username: str, now: datetime) -> User:
+    """解锁: the user's failed logins so far stop counting, from every address; commits."""
+    user = _managed_user(session, actor, username)
+    user.login_reset_at = now
+    session.commit()
+    log.info("failed logins of %s cleared by %s", user.username, _who(actor))
     return user

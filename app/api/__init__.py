@@ -106,3 +106,6 @@ def init_app(app) -> None:
                    refdata, settings, holidays, budget, ledger, bank, board):
         api.register_blueprint(module.bp)
     api.register_blueprint(bank.callbacks)  # public: authenticated by the bank's HMAC signature
+    from app.api import users
+
+    api.register_blueprint(users.bp)

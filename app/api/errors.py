@@ -100,4 +100,4 @@ def install(bp) -> None:
     bp.register_error_handler(BadCredentials, lambda e: error_response(401, str(e), code="bad_credentials"))
     bp.register_error_handler(RateLimited, lambda e: error_response(
         429, str(e), code="rate_limited",
-        headers={"Retry-After": str(max(1, int(e.retry_after.total_seconds())))}))
+        headers={"Retry-After": str(max(1, math.ceil(e.retry_after.total_seconds())))}))

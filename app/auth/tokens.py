@@ -1,4 +1,4 @@
-"""Bearer tokens for the API: random, shown once, stored as SHA-256 only."""
+"""Bearer tokens for the API: random, shown once, stored as SHA-256 only, ended with the user's sessions."""
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -17,7 +17,8 @@ def issue_token(session: Session, user: User, now: datetime, ttl: timedelta) -> 
     """Create a token for `user`; commits. Expired tokens of the user are swept at the same time."""
     raw = secrets.token_urlsafe(32)
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= now))
-    session.add(ApiToken(user_id=user.id, token_sha256=_digest(raw), created_at=now, expires_at=now + ttl))
+    session.add(ApiToken(user_id=user.id, token_sha256=_digest(raw), created_at=now, expires_at=now + ttl,
+                         session_version=user.session_version))
     session.commit()
     return raw, now + ttl
 
@@ -26,7 +27,8 @@ def user_for_token(session: Session, raw: str, now: datetime) -> User | None:
     return session.scalar(
         select(User).options(selectinload(User.grants).joinedload(RoleGrant.org))
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == _digest(raw), ApiToken.expires_at > now, User.active.is_(True))
+        .where(ApiToken.token_sha256 == _digest(raw), ApiToken.expires_at > now, User.active.is_(True),
+               ApiToken.session_version == User.session_version)
     )
 
 

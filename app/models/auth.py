@@ -1,7 +1,7 @@
 """API tokens and the login attempts that rate limiting counts."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -18,6 +18,8 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The user's session_version when issued: a token of an older version is dead (logout, new password).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginAttempt(Base):

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -115,6 +115,11 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Every login session and API token carries the version it began under; raising it (logout, a new
+    # password, being disabled) ends them all at once (app/auth/sessions.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Failed logins before this moment no longer count towards a lock (an admin's unlock).
+    login_reset_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     grants: Mapped[list["RoleGrant"]] = relationship(
         # Loaded with the acting user (app.auth.request); other users shown in lists never need them.

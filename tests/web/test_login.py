@@ -1,6 +1,10 @@
 """Logging in and out through the pages: the same checks and rate limit as the API, CSRF on the form."""
+from datetime import timedelta
+
+import time_machine
 from sqlalchemy import func, select
 
+from app import clock
 from app.models import LoginAttempt
 from tests.web.conftest import csrf_token, main_text
 
@@ -41,16 +45,29 @@ def test_a_wrong_password_shows_a_message_and_keeps_the_username(demo, browser):
 
 def test_the_sixth_wrong_password_is_refused_even_when_the_password_is_right(demo, browser):
     visitor = browser()
-    for _ in range(5):
-        assert visitor.login("nyb_head", password="guess").status_code == 401
-    response = visitor.login("nyb_head", password="guess")
-    assert response.status_code == 429
-    assert "登录失败次数过多" in main_text(response.text)
-    assert int(response.headers["Retry-After"]) > 0
+    with time_machine.travel(clock.now(), tick=False) as traveller:
+        for _ in range(5):
+            assert visitor.login("nyb_head", password="guess").status_code == 401
+            traveller.shift(timedelta(minutes=1))  # past the progressive delay: only the lock is left
+        response = visitor.login("nyb_head", password="guess")
+        assert response.status_code == 429
+        assert "登录失败次数过多" in main_text(response.text)
+        assert int(response.headers["Retry-After"]) > 0
 
-    right = visitor.login("nyb_head")
-    assert right.status_code == 429
-    assert visitor.get("/").status_code == 302
+        right = visitor.login("nyb_head")
+        assert right.status_code == 429
+        assert visitor.get("/").status_code == 302
+
+
+def test_a_quick_third_wrong_password_makes_the_next_try_wait_seconds(demo, browser):
+    visitor = browser()
+    with time_machine.travel(clock.now(), tick=False):
+        for _ in range(3):
+            assert visitor.login("nyb_head", password="guess").status_code == 401
+        response = visitor.login("nyb_head")
+        assert response.status_code == 429
+        assert "请 1 秒后再试" in main_text(response.text)
+        assert response.headers["Retry-After"] == "1"
 
 
 def test_only_local_next_addresses_are_followed(demo, browser):
@@ -69,6 +86,7 @@ def test_login_starts_a_new_session(demo, browser, web_app):
         assert "planted" not in session
         assert session.permanent is True
         assert isinstance(session["user_id"], int)
+        assert isinstance(session["session_version"], int)
 
 
 def test_the_login_form_is_refused_without_its_csrf_token(demo, browser, db_read):
@@ -87,7 +105,10 @@ def test_logging_out_ends_the_session(demo, browser):
     assert clerk.post("/logout").status_code == 400  # no token: still logged in
     assert clerk.get("/").status_code == 200
 
+    copied = browser()
+    copied.client.set_cookie("session", clerk.client.get_cookie("session").value)
     response = clerk.post("/logout", {"csrf_token": csrf_token(page.text)})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert "你已退出登录" in clerk.get("/login").text
     assert clerk.get("/").status_code == 302
+    assert copied.get("/").status_code == 302  # the cookie itself no longer works, wherever it is
