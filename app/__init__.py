@@ -30,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from app import api, cli, jobs, web  # noqa: F401 - jobs registers its session hooks on import
+    from app import api, cli, headers, inputs, jobs, web  # noqa: F401 - jobs registers its session hooks on import
     from app.api import errors as api_errors  # noqa: F401 - imported for its handlers
     from app.approvals.hooks import Hooks
     from app.bank import make_bank
@@ -49,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_from_env())
     app.config.update(config or {})
     app.json = JSONProvider(app)
+    inputs.init_app(app)  # before any route is added: it bounds path ids and checks request text
+    headers.init_app(app)
     from app.auth.request import install_proxy_fix
 
     install_proxy_fix(app)  # PROXY_FIX_X_FOR: the client's address behind reverse proxies

@@ -3,8 +3,6 @@
 Views are thin: parse (webargs/marshmallow), call one use case, dump. Errors have one shape
 (app/api/errors.py); request validation answers 400 with field messages.
 """
-import json
-from decimal import Decimal
 from http import HTTPStatus
 
 import flask_smorest
@@ -16,23 +14,19 @@ from app.api import errors
 from app.api.schemas import ErrorSchema
 from app.auth.request import auth_method, load_user
 from app.extensions import csrf
+from app.inputs.bodies import load_json
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def _reject_constant(name: str):
-    raise json.JSONDecodeError(f"JSON 不允许 {name}", name, 0)
 
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req):
-        # Money must never pass through float: JSON numbers become Decimal; NaN and Infinity are refused.
+        # Bounded, Decimal for fractions, the request text rules (app/inputs/bodies.py); unauthenticated too.
         if not is_json_request(req):
             return missing
-        return json.loads(req.get_data(cache=True).decode("utf-8"), parse_float=Decimal,
-                          parse_constant=_reject_constant)
+        return load_json(req.get_data(cache=True).decode("utf-8"))
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         abort(400, exc=error, messages={"json": [f"请求体不是合法的 JSON：{error}"]})

@@ -1,4 +1,6 @@
 """Request and response shapes. Inputs refuse unknown fields; outputs document what the views return."""
+from decimal import Decimal
+
 from marshmallow import Schema, fields, validate
 
 from app.approvals.copies import MAX_CC
@@ -6,6 +8,9 @@ from app.inbox.queries import LOCAL_TZ, SORT_KEYS, VIEWS
 from app.models import Decision, InstanceStatus, TaskKind, TaskState
 
 SORTS = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
+# Money columns hold less than 10**16 (NUMERIC(18,2)); a bound beyond that makes PostgreSQL fail the query.
+# 10**15 is below it and exact as the float the document declares: the check and the document agree.
+AMOUNT_ARG_MAX = Decimal(10) ** 15
 
 
 class ErrorSchema(Schema):
@@ -172,7 +177,13 @@ class AmountArg(fields.Decimal):
     """A money bound in a query string: parsed as Decimal; shown in OpenAPI as a plain number.
 
     apispec writes validator bounds through _serialize, and a Decimal would reach JSON as a string.
+    Bounded (AMOUNT_ARG_MAX) so that 1e26 is a 400 naming the field, not a 500 from the database.
     """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(validate.Range(min=-AMOUNT_ARG_MAX, max=AMOUNT_ARG_MAX,
+                                              error=f"金额的绝对值不能超过 {AMOUNT_ARG_MAX:,} 元"))
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else float(value)

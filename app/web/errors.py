@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.approvals.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge, TooSoon
+from app.inputs import InputRefused
 from app.web import bp
 from app.web.render import page
 
@@ -79,6 +80,12 @@ def invalid_input(error):
 @bp.errorhandler(CSRFError)
 def csrf_failed(_error):
     return error_page(400, "页面已过期或请求来源无效，请刷新页面后重试")
+
+
+@bp.errorhandler(InputRefused)
+def input_refused(error):
+    """A NUL or a broken character in what was typed or pasted (app/inputs/text.py)."""
+    return error_page(400, f"提交的内容{error.message}，请删除后重试")
 
 
 @bp.errorhandler(HTTPException)

@@ -50,11 +50,13 @@ def require_login_and_csrf():
 
 @bp.after_app_request
 def security_headers(response):
-    """Headers for every page (our blueprint, the app-wide 404 page, static files), never for /api/."""
+    """Headers for every page (our blueprint, the app-wide 404 page, static files), never for /api/.
+
+    nosniff and HSTS are on every response, the API's too: app/headers.py.
+    """
     if request.path.startswith("/api/"):
         return response
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("Referrer-Policy", "same-origin")
