@@ -66,7 +66,12 @@ class TextPathConverter(PathConverter):
 
 
 def refuse_bad_text() -> None:
-    """Before every view: a NUL or lone surrogate in the query or a form field is a 400 naming the field."""
+    """Before every view: a NUL or lone surrogate in the query or a form field is a 400 naming the field.
+
+    An address no route matches stays a 404 (or 405), whatever its query says.
+    """
+    if request.routing_exception is not None:
+        return
     for location, values in (("query", request.args), ("form", request.form)):
         for key, value in values.items(multi=True):
             if problem := refusal(key):

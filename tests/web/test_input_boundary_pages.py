@@ -75,7 +75,7 @@ def test_a_nul_in_the_query_is_the_400_page(demo, browser, url):
     assert_error_page(browser("nyb_clerk").get(url), 400, "不能包含空字符")
 
 
-@pytest.mark.parametrize("url", ["/start/%00", "/static/%00", "/start/expense%00claim"])
+@pytest.mark.parametrize("url", ["/start/%00", "/static/%00", "/start/expense%00claim", "/no-such-page?q=%00"])
 def test_a_nul_in_the_path_is_the_404_page(demo, browser, url):
     assert_error_page(browser("nyb_clerk").get(url), 404, "页面不存在")
 
