@@ -283,12 +283,29 @@ class Run:
 
         The steps a return can go back to: the path that led here, not other branches.
         """
-        found, current = [], self._task(spiff_id).parent
+        return [(str(t.id), self._process_of(t), t.task_spec.bpmn_id) for t in self._behind(self._task(spiff_id))
+                if t.task_spec.manual and t.state == TaskState.COMPLETED]
+
+    def _behind(self, task):
+        """Every task on the way to `task`, nearest first: out of the subprocess it is in, and through each
+        subprocess (or transaction) passed on the way, which SpiffWorkflow keeps as workflows of their own."""
+        current, workflow = task.parent, task.workflow
+        while True:
+            yield from self._back_through(current)
+            if workflow.parent_task_id is None:
+                return
+            outer = self.workflow.get_task_from_id(workflow.parent_task_id)
+            current, workflow = outer.parent, outer.workflow
+
+    def _back_through(self, current):
         while current is not None:
-            if current.task_spec.manual and current.state == TaskState.COMPLETED:
-                found.append((str(current.id), self._process_of(current), current.task_spec.bpmn_id))
+            yield current
+            inner = self.workflow.subprocesses.get(current.id)
+            if inner is not None and current.state == TaskState.COMPLETED:
+                end = next((t for t in inner.tasks.values()
+                            if t.task_spec.name == "End" and t.state == TaskState.COMPLETED), None)
+                yield from self._back_through(end)
             current = current.parent
-        return found
 
     def _guarded(self, step: Callable[[], object]):
         """Run an engine call with this run as the current one, its failures as EngineError."""

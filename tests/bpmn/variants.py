@@ -166,3 +166,13 @@ def with_camunda(xml: bytes, task_id: str) -> bytes:
     props = etree.SubElement(ext, f"{{{CAMUNDA}}}properties")
     etree.SubElement(props, f"{{{CAMUNDA}}}property", name="priority", value="high")
     return _bytes(new_root)
+
+
+def with_data_loop(xml: bytes, task_id: str, variable: str) -> bytes:
+    """Make `task_id` a multi-instance over the list in task data `variable` (one task per item)."""
+    root = _root(xml)
+    task = root.find(f".//bpmn:userTask[@id='{task_id}']", NS)
+    loop = etree.SubElement(task, f"{{{BPMN}}}multiInstanceLoopCharacteristics")
+    etree.SubElement(loop, f"{{{BPMN}}}loopDataInputRef").text = variable
+    etree.SubElement(loop, f"{{{BPMN}}}inputDataItem", id="item", name="item")
+    return _bytes(root)
