@@ -1,1 +1,2 @@
-"""Who is asking: passwords (argon2), login with rate limiting, API tokens, the request's user."""
+"""Who is asking: passwords (argon2, a policy for new ones), login with a bounded lockout, sessions and
+API tokens that logout ends together, the request's user."""
