@@ -50,6 +50,8 @@ def resave(xml: bytes, *, move_by: int = 40, prefix: str = "bpmn2") -> bytes:
     for point in root.iter("{http://www.omg.org/spec/DD/20100524/DI}waypoint"):
         point.set("x", str(float(point.get("x")) + move_by))
     for edge in root.iter(f"{{{BPMNDI}}}BPMNEdge"):
+        if edge.find(f"{{{BPMNDI}}}BPMNLabel") is not None:
+            continue
         label = etree.SubElement(edge, f"{{{BPMNDI}}}BPMNLabel")
         etree.SubElement(label, f"{{{DC}}}Bounds", x="0", y="0", width="10", height="14")
     text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
