@@ -19,8 +19,10 @@ from app.extensions import db
 from app.inbox.present import event_dict, user_ref
 from app.models import Attachment
 from app.runtime import deps
+from app.storage.filetypes import ALLOWED
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件与意见")
+BINARY = {"type": "string", "format": "binary"}
 
 
 class UploadFiles(Schema):
@@ -60,10 +62,29 @@ def list_attachments(instance_id):
     return [attachment_dict(a) for a in attachments_of(db.session, load_user(), instance_id)]
 
 
+def served_as_stored(status: int, description: str):
+    """Document `status` once per type an attachment is stored and served with (app/storage/filetypes.py)."""
+
+    def decorator(view):
+        for content_type in sorted({kind.content_type.split(";")[0] for kind in ALLOWED.values()}):
+            view = bp.alt_response(status, schema=BINARY, content_type=content_type, success=True,
+                                   description=description)(view)
+        return view
+
+    return decorator
+
+
 @bp.get("/attachments/<int:attachment_id>")
-@bp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream",
-             description="附件内容，Content-Type 为上传时识别的类型；ETag 为 SHA-256")
-@bp.errors(401, 404, 410)
+@served_as_stored(200, "附件内容，Content-Type 为上传时识别的类型；ETag 为 SHA-256")
+@served_as_stored(206, "Range 请求的那一段（Content-Range 说明是哪一段）")
+@bp.alt_response(304, response="NOT_MODIFIED")
+@bp.errors(401, 404, 410, 416)
+@bp.doc(parameters=[
+    {"in": "header", "name": "If-None-Match", "schema": {"type": "string"},
+     "description": "上次下载得到的 ETag；内容未变时 304，无正文"},
+    {"in": "header", "name": "Range", "schema": {"type": "string"},
+     "description": "只取一段，如 bytes=0-1023：206；范围超出文件时 416"},
+])
 def download(attachment_id):
     """下载附件（能看到该申请的人才可以，否则 404）。总是作为附件下载，不在浏览器中打开。
 

@@ -2,16 +2,14 @@
 balances) and of the bank's callback. Inputs refuse unknown fields; money is a decimal string of yuan."""
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import OrgRef, PageOf
+from app.api.schemas import MoneyText, OrgRef, PageOf
 from app.ledger import TRANSFER_NAMES
 from app.models import AccountKind, IndicatorSource, PaymentStatus, ProjectStatus, TransferKind
 
 YEARS = validate.Range(min=2000, max=2100)
 
 
-def money(description: str = "", **kwargs) -> fields.Decimal:
-    text = f"{description}（元，两位小数的字符串）" if description else "元，两位小数的字符串"
-    return fields.Decimal(as_string=True, places=2, metadata={"description": text}, **kwargs)
+money = MoneyText  # money("可用") is a decimal string of yuan, documented as such
 
 
 class PagingArgs(Schema):

@@ -55,6 +55,21 @@ class OrgRef(Schema):
     name = fields.String()
 
 
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+
+
+class MoneyText(fields.Decimal):
+    """Money as the API sends it: yuan as a decimal string with two places ("1200.00"), never a JSON number.
+
+    apispec would call a Decimal field a number; the document must say what goes over the wire.
+    """
+
+    def __init__(self, description: str = "", **kwargs):
+        text = f"{description}（元，两位小数的字符串）" if description else "元，两位小数的字符串"
+        super().__init__(as_string=True, places=2, metadata={
+            "type": "string", "pattern": MONEY_PATTERN, "example": "1200.00", "description": text}, **kwargs)
+
+
 class InstanceSummary(Schema):
     id = fields.Integer()
     business_key = fields.String()
@@ -62,7 +77,7 @@ class InstanceSummary(Schema):
     process_name = fields.String()
     version = fields.Integer()
     title = fields.String()
-    amount = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "元，两位小数的字符串"})
+    amount = MoneyText(allow_none=True)
     status = fields.String(metadata={"enum": [s.value for s in InstanceStatus]})
     org = fields.Nested(OrgRef)
     initiator = fields.Nested(UserRef)
