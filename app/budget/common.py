@@ -54,11 +54,11 @@ def money(value, label: str, field: str = "amount") -> Decimal:
 
 def indicator_by_code(session: Session, code: str, *, for_org: int | None = None,
                       field: str = "indicator_code") -> Indicator:
+    """The indicator with this code; another unit's is answered exactly as a missing one, so that an
+    applicant cannot learn which codes exist in other units or townships."""
     indicator = session.scalar(select(Indicator).where(Indicator.code == code))
-    if indicator is None:
-        raise refuse("INDICATOR_NOT_FOUND", field, f"指标 {code} 不存在")
-    if for_org is not None and indicator.org_id != for_org:
-        raise refuse("INDICATOR_NOT_YOURS", field, f"指标 {code} 不属于本单位，不能使用（C07 按科目执行）")
+    if indicator is None or (for_org is not None and indicator.org_id != for_org):
+        raise refuse("INDICATOR_NOT_FOUND", field, f"指标 {code} 不存在或不属于本单位，不能使用（C07 按科目执行）")
     return indicator
 
 

@@ -33,12 +33,12 @@ THREE_GUARANTEES_CATEGORIES = ("1", "2")
 
 def _project_for(session: Session, code: str, org_id: int, year: int, field: str) -> Project:
     project = session.scalar(select(Project).where(Project.code == code))
-    if project is None:
-        raise refuse("NO_PROJECT", field, f"项目 {code or '（空）'} 不在项目库中：先有项目，再有预算（C02）")
+    # Another unit's project is answered as a missing one (its status included): codes reveal nothing.
+    if project is None or project.org_id != org_id:
+        raise refuse("NO_PROJECT", field,
+                     f"项目 {code or '（空）'} 不在项目库中或不属于本单位：先有项目，再有预算（C02）")
     if project.status != ProjectStatus.IN_LIBRARY:
         raise refuse("PROJECT_NOT_IN_LIBRARY", field, f"项目 {code} 尚未入库（{project.status}），不能编列预算（C02）")
-    if project.org_id != org_id:
-        raise refuse("PROJECT_NOT_YOURS", field, f"项目 {code} 属于其他单位")
     if not project.start_year <= year <= project.end_year:
         raise refuse("PROJECT_OUT_OF_TERM", field,
                      f"项目 {code} 的期限是 {project.start_year}–{project.end_year} 年，不含 {year} 年")

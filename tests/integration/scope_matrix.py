@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
 
+from flask import current_app
 from sqlalchemy import select
 
 from app import clock
-from app.models import CarbonCopy, HumanTask, Notification, Project, TaskKind, TaskState, User
-from tests.integration.office import Office, payment_data
+from app.admin.people import GrantSpec, add_user
+from app.admin.seed import DEMO_PASSWORD
+from app.models import CarbonCopy, HumanTask, Notification, Project, Role, TaskKind, TaskState, User
+from tests.integration.office import Office, line, money, payment_data
 
 # Ids no row has (well inside a 32-bit column: out-of-range ids are issue 10's defect 3, not this matrix).
 MISSING_ID = 987654
@@ -23,7 +26,8 @@ MISSING_CODE = "NOSUCH"
 OWNER_UNIT = "NYB"  # 示范镇 农业农村办
 OWNER_TOWNSHIP = "SFZ"
 SAME_TOWNSHIP = ("swb_clerk", "swb_head")  # 社会事务办: another unit of 示范镇
-OTHER_TOWNSHIP = ("qs_clerk", "qs_head")  # 青山镇
+# 青山镇; qs_admin, its own system admin (the most any outsider holds), is added by seed_nyb.
+OTHER_TOWNSHIP = ("qs_clerk", "qs_head", "qs_admin")
 
 
 @dataclass
@@ -48,6 +52,8 @@ def seed_nyb(office: Office, funded) -> Seeded:
     """
     project, codes = funded
     seeded = Seeded()
+    add_user(office.session, "qs_admin", DEMO_PASSWORD, [GrantSpec(Role.ADMIN, "QSZ")], display_name="青山管理员",
+             now=clock.now(), hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
     a, open_task = _payment_at_the_unit_head(office, seeded, codes[0])
     b = office.start("nyb_clerk", "payment", payment_data(codes[0], "250.00", title="农机维修配件款"))["id"]
     for who, data in (("nyb_head", None), ("cz_reviewer", {"documents_complete": True}), ("deputy", None),
@@ -261,3 +267,55 @@ def plausible_form(endpoint: str) -> dict | None:
     if endpoint in PAGE_UPLOADS:
         return {**form, "file": _file(*PAGE_UPLOADS[endpoint])}
     return form
+
+
+# --- codes in application forms ----------------------------------------------------------------------------
+
+# Fields of an application form that name an object by its code, and the seeded kind that fills them.
+FORM_CODES = {"indicator_code": "indicator_code", "from_indicator": "indicator_code",
+              "to_indicator": "indicator_code", "project_code": "project_code"}
+# Fields that hold a code of the national code tables: nothing a unit owns.
+SHARED_FORM_CODES = {"func_code", "econ_dept_code", "econ_gov_code", "fund_nature_code", "category_code"}
+# Codes in the right shape that name nothing (a form's pattern must not refuse them before the lookup).
+MISSING_FORM_CODES = {"indicator_code": "SFZ2026ZB99999999", "project_code": "SFZ26NYBT999999999"}
+# Clerks of another unit and township: only a clerk may apply (the heads are refused before any lookup).
+APPLICANTS = ("swb_clerk", "qs_clerk")
+
+
+def looks_like_a_code(name: str) -> bool:
+    return name.endswith(("_code", "_indicator", "_id")) or name in {"indicator", "project", "org", "unit"}
+
+
+# For each process whose application names objects: valid applications apart from those codes, which
+# `value(field)` fills. Every code field of the form must be used by one of them.
+APPLICATIONS = {
+    "payment": [lambda value: payment_data(value("indicator_code"), "100.00", project_code=value("project_code"))],
+    "fund_plan": [lambda value: {"title": "三月用款计划", "month": "2026-03",
+                                 "lines": [{"indicator_code": value("indicator_code"), "amount": money("100.00")}]}],
+    "budget_declaration": [lambda value: {"title": "2026年度预算申报", "fiscal_year": 2026,
+                                          "lines": [line(value("project_code"), "100.00")]}],
+    "budget_adjustment": [
+        lambda value: {"title": "调剂维修经费", "kind": "reallocation", "reason": "年中调剂",
+                       "lines": [{"from_indicator": value("from_indicator"), "to_indicator": value("to_indicator"),
+                                  "amount": money("100.00")}]},
+        lambda value: {"title": "追加维修经费", "kind": "adjustment", "reason": "年中追加",
+                       "lines": [{"direction": "increase", "project_code": value("project_code"), "fiscal_year": 2026,
+                                  "func_code": "2130199", "econ_dept_code": "30213", "fund_nature_code": "111",
+                                  "amount": money("100.00")}]},
+    ],
+}
+
+
+def form_code_fields(schema: dict, prefix: str = "") -> list[str]:
+    """Paths ("lines[].indicator_code") of the form's fields that look like codes."""
+    found = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+            found += form_code_fields(prop["items"], f"{prefix}{name}[].")
+        elif prop.get("type") == "object":
+            found += form_code_fields(prop, f"{prefix}{name}.")
+        elif looks_like_a_code(name):
+            found.append(prefix + name)
+    return found

@@ -22,13 +22,20 @@ import pytest
 
 from app import clock
 from app.api import api as api_docs
+from tests.integration.office import as_json
 from tests.integration.scope_matrix import (
     ALLOWED,
+    APPLICANTS,
+    APPLICATIONS,
+    FORM_CODES,
     MISSING_CODE,
+    MISSING_FORM_CODES,
     MISSING_ID,
     OTHER_TOWNSHIP,
     QUERY_FILLERS,
     SAME_TOWNSHIP,
+    SHARED_FORM_CODES,
+    form_code_fields,
     kind_of,
     plausible_api_body,
     plausible_form,
@@ -302,3 +309,85 @@ def test_no_route_tells_an_outsider_that_an_object_of_another_unit_exists(office
     assert not found, f"{len(found)} answers tell an outsider that an object exists:\n  " + "\n  ".join(found)
     # The matrix is only as good as what it compared: every outsider, every kind of object, API and pages.
     assert all(m.compared > 50 for m in matrices), [(m.who, m.compared) for m in matrices]
+
+
+# --- codes in application forms ----------------------------------------------------------------------------
+
+def application_forms(deps) -> dict[str, dict]:
+    """process id -> the application form of its latest version."""
+    from app.approvals.instances import application_form, deployed_for_start
+    from app.processes.definitions import latest_definitions
+
+    return {d.process_id: application_form(deployed_for_start(deps, d.process_id))
+            for d in latest_definitions(deps.session)}
+
+
+def _field(path: str) -> str:
+    return path.rsplit(".", 1)[-1].removesuffix("[]")
+
+
+@dataclass(frozen=True)
+class FormFiller:
+    """Fills each code field with 农业农村办's first object of its kind, and the `blank` one with a code of nothing."""
+
+    seeded: object
+    blank: str | None = None
+
+    def __call__(self, field: str):
+        kind = FORM_CODES[field]
+        return MISSING_FORM_CODES[kind] if field == self.blank else self.seeded.ids[kind][0][1]
+
+
+def form_probes(forms: dict, seeded):
+    """(process, field path, data naming a real object, the same naming nothing there, real code, missing code)."""
+    for process_id, form in sorted(forms.items()):
+        fields = {p for p in form_code_fields(form) if _field(p) in FORM_CODES}
+        used = set()
+        for build in APPLICATIONS.get(process_id, []):
+            for path in sorted(fields):
+                name = _field(path)
+                real_data, missing_data = build(FormFiller(seeded)), build(FormFiller(seeded, blank=name))
+                if real_data == missing_data:
+                    continue  # this application leaves the field out
+                used.add(path)
+                yield (process_id, path, real_data, missing_data, FormFiller(seeded)(name),
+                       MISSING_FORM_CODES[FORM_CODES[name]])
+        assert used == fields, (
+            f"{process_id}: the application form's code fields {sorted(fields - used)} are not probed: add an "
+            "application that uses them to APPLICATIONS in tests/integration/scope_matrix.py")
+
+
+def test_every_code_field_of_an_application_form_is_known(app, demo):
+    """A new form field that takes a code must be taught to the matrix (FORM_CODES or SHARED_FORM_CODES)."""
+    unknown = sorted(f"{pid}: {path}" for pid, form in application_forms(demo).items()
+                     for path in form_code_fields(form) if _field(path) not in set(FORM_CODES) | SHARED_FORM_CODES)
+    assert not unknown, ("Application form fields that look like codes, unknown to the scope matrix: "
+                         + "; ".join(unknown) + ". Add each to FORM_CODES (with a seeded kind) or to SHARED_FORM_CODES "
+                         "in tests/integration/scope_matrix.py.")
+
+
+def test_no_application_tells_an_outsider_that_a_code_of_another_unit_exists(office, funded, march, as_user,
+                                                                               demo):
+    """Naming 农业农村办's indicator or project in one's own application is answered as naming none."""
+    seeded = seed_nyb(office, funded)
+    march.move_to(clock.now(), tick=False)
+    found, compared = [], 0
+    for who in APPLICANTS:
+        api = as_user(who)
+
+        def start(process_id, data, api=api):
+            response = api.post("/api/v1/instances", data=as_json({"process_id": process_id, "data": data}),
+                                content_type="application/json")
+            return _answer(response, page=False)
+
+        for process_id, path, real_data, missing_data, code, missing_code in form_probes(application_forms(demo),
+                                                                                         seeded):
+            real, missing = start(process_id, real_data), start(process_id, missing_data)
+            compared += 1
+            echoed = missing.echoing(missing_code, code)
+            if real != echoed or real.status >= 500:
+                start_at = _first_difference(real.body, echoed.body)
+                found.append(f"{process_id} {path}={code} as {who}:\n      real    {real.brief(start_at)}\n"
+                             f"      missing {echoed.brief(start_at)}")
+    assert not found, f"{len(found)} applications tell an outsider that a code exists:\n  " + "\n  ".join(found)
+    assert compared >= 2 * len(FORM_CODES)
