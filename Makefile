@@ -31,8 +31,10 @@ run: $(STAMP) vendor
 	$(BIN)/flask seed-demo
 	SWEEP_THREAD=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# One pytest worker per core, each on its own database (tests/conftest.py); PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= auto
 test: $(STAMP) vendor
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench/engine_step.py

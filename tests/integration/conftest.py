@@ -19,11 +19,12 @@ def march():
 
 
 @pytest.fixture
-def office(march, demo, as_user, db_session, client):
+def office(march, demo, as_user, db_session, client, seeded):
     """示范镇 with its people, processes, code tables and chart of accounts; no budget yet."""
     from app.admin.seed import seed_reference
 
-    seed_reference(demo)
+    seeded("office", lambda: seed_reference(demo), after="demo", traveller=march)
+    db_session.expire_all()
     return Office(as_user, db_session, client)
 
 
@@ -58,10 +59,16 @@ def released_indicators(office: Office, lines: list[dict], clerk="nyb_clerk", he
 
 
 @pytest.fixture
-def funded(office):
+def funded(office, seeded, march):
     """A project in the library and two indicators of 农业农村办 released: 20,000 for 维修（护）费 and
     10,000 for 专用材料费 under plan control (project code, [indicator codes])."""
-    project = project_in_library(office, amount="30000.00")
-    codes = released_indicators(office, [line(project, "20000.00"),
-                                         line(project, "10000.00", econ="30218", plan_controlled=True)])
-    return project, codes
+
+    def build():
+        project = project_in_library(office, amount="30000.00")
+        codes = released_indicators(office, [line(project, "20000.00"),
+                                             line(project, "10000.00", econ="30218", plan_controlled=True)])
+        return project, codes
+
+    result = seeded("funded", build, after="office", traveller=march)
+    office.session.expire_all()
+    return result

@@ -25,11 +25,6 @@ CAP = 64 * 1024
 
 
 @pytest.fixture
-def files_dir(tmp_path):
-    return tmp_path / "attachments"
-
-
-@pytest.fixture
 def app(make_app, files_dir):
     """The app with its attachment store in a temp dir and a small size cap (so 413 is cheap to reach)."""
     app = make_app(ATTACHMENT_DIR=files_dir, MAX_ATTACHMENT_BYTES=CAP)

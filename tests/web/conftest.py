@@ -63,12 +63,6 @@ class Browser:
 
 
 @pytest.fixture
-def files_dir(tmp_path):
-    """Where the pages' attachment store writes during a test (never the repository's instance/)."""
-    return tmp_path / "attachments"
-
-
-@pytest.fixture
 def web_app(make_app, app, files_dir):
     """The app the browsers talk to (see the module docstring); `app` is built first, for the fixtures."""
     return make_app(ATTACHMENT_DIR=files_dir)
