@@ -23,7 +23,7 @@ from tests.integration.office import Office, line, money, payment_data
 MISSING_ID = 987654
 MISSING_CODE = "NOSUCH"
 
-OWNER_UNIT = "NYB"  # 示范镇 农业农村办
+OWNER_UNIT = "SFZ-NYB"  # 示范镇 农业农村办
 OWNER_TOWNSHIP = "SFZ"
 SAME_TOWNSHIP = ("swb_clerk", "swb_head")  # 社会事务办: another unit of 示范镇
 # 青山镇; qs_admin, its own system admin (the most any outsider holds), is added by seed_nyb.

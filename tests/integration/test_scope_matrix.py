@@ -22,7 +22,7 @@ import pytest
 
 from app import clock
 from app.api import api as api_docs
-from tests.integration.office import as_json
+from tests.integration.office import as_json, payment_data
 from tests.integration.scope_matrix import (
     ALLOWED,
     APPLICANTS,
@@ -32,6 +32,7 @@ from tests.integration.scope_matrix import (
     MISSING_FORM_CODES,
     MISSING_ID,
     OTHER_TOWNSHIP,
+    OWNER_UNIT,
     QUERY_FILLERS,
     SAME_TOWNSHIP,
     SHARED_FORM_CODES,
@@ -391,3 +392,16 @@ def test_no_application_tells_an_outsider_that_a_code_of_another_unit_exists(off
                              f"      missing {echoed.brief(start_at)}")
     assert not found, f"{len(found)} applications tell an outsider that a code exists:\n  " + "\n  ".join(found)
     assert compared >= 2 * len(FORM_CODES)
+
+
+@pytest.mark.xfail(strict=True, reason="app/approvals/instances.py _initiating_org names the unit (403) for a real "
+                   "code and says 400 'no such unit' for a made-up one; the fix belongs to that module's owner")
+def test_applying_in_the_name_of_another_unit_is_answered_as_for_a_unit_that_does_not_exist(office, funded, as_user):
+    _, codes = funded
+    data = {"process_id": "payment", "data": payment_data(codes[0], "100.00")}
+    for who in APPLICANTS:
+        api = as_user(who)
+        real, missing = (_answer(api.post("/api/v1/instances", data=as_json({**data, "org": org}),
+                                          content_type="application/json"), page=False)
+                         for org in (OWNER_UNIT, "SFZ-NOSUCH"))
+        assert real == missing.echoing("SFZ-NOSUCH", OWNER_UNIT), (who, real, missing)
