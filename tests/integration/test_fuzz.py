@@ -7,7 +7,7 @@ often exist. Every operation gets valid (positive) and invalid (negative) cases.
 and a body matching the declared schema; invalid input must be refused.
 
 Bounded and deterministic: derandomized Hypothesis with no example database, FUZZ_EXAMPLES cases per
-operation and mode (default 10; 0 skips the run), and a response slower than FUZZ_SLOW_SECONDS (default
+operation and mode (default 15; 0 skips the run), and a response slower than FUZZ_SLOW_SECONDS (default
 10) counts as a failure. Failures are collected over the whole run and reported once, each with a curl
 line to reproduce it (add `-H 'Authorization: Bearer …'` for the user named in the test id).
 """
@@ -62,7 +62,7 @@ from tests.integration.test_attachments import png_bytes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 SLOW = float(os.environ.get("FUZZ_SLOW_SECONDS", "10"))
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -215,7 +215,8 @@ def _where(error: Exception) -> str:
 
 def _record(found: dict, case, code: str, title: str, message: str) -> None:
     label = case.operation.label
-    key = (label, code, message.splitlines()[0] if message else "")
+    # One entry per kind of failure and place, not per generated value.
+    key = (label, code, re.sub(r'"[^"]*"|-?\d+', "…", message.splitlines()[0] if message else ""))
     if key not in found:
         mode = case.meta.generation.mode.value if case.meta else "?"
         found[key] = f"{label} [{mode}] {code} {title}\n{message[:1500]}\n  {case.as_curl_command()}"
