@@ -14,7 +14,9 @@ from app.models.types import BigId, Money, UtcDateTime
 class ProcessDefinition(Base):
     """One deployed version of one BPMN process, with the forms of its user tasks.
 
-    Rows are never updated: a running instance keeps pointing at the exact XML and forms it started on.
+    A running instance keeps pointing at the meaning and forms it started on. The one update a row gets:
+    a deploy of the same meaning with another layout replaces `bpmn_xml` (app/approvals/deploy.py), which
+    changes nothing that runs, since the engine never sees the diagram.
     """
 
     __tablename__ = "process_definition"
@@ -24,8 +26,9 @@ class ProcessDefinition(Base):
     process_id: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    # sha256 over the BPMN bytes and the canonical JSON of its forms: a form edit is a new version too;
-    # deploying what the latest version already holds is a no-op.
+    # sha256 over the BPMN's semantic form (app/engine/canonical.py) and the canonical JSON of its forms:
+    # a form edit is a new version too; a re-save or new layout of the same process is not. Rows deployed
+    # before held the hash of the bytes; they are compared by meaning and take the new hash then.
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(200))
     bpmn_xml: Mapped[str] = deferred(mapped_column(Text, nullable=False))
