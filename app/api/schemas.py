@@ -242,7 +242,8 @@ class DefinitionOut(Schema):
     process_id = fields.String()
     name = fields.String()
     version = fields.Integer()
-    sha256 = fields.String()
+    sha256 = fields.String(metadata={
+        "description": "版本指纹：BPMN 含义（去掉布局的规范化 XML）与表单的 SHA-256；只改布局不会变"})
     filename = fields.String()
     deployed_at = fields.DateTime()
     deployed_by = fields.Nested(UserRef, allow_none=True)
