@@ -1,9 +1,14 @@
-"""Read an untrusted .csv or .xlsx upload as rows of text, for the importers (code tables, holidays…).
+"""Tables in and out: read an untrusted .csv or .xlsx upload as rows of text, for the importers (code
+tables, holidays…), and write cells that a spreadsheet shows as text, never runs.
 
 What every import needs and none should write twice: a CSV may be UTF-8 (with or without BOM) or
 GB18030/GBK, as Excel on a Chinese Windows saves it; an .xlsx must be a real OOXML package (a renamed
 zip or exe is refused with a message, never a traceback), its unpacked size is capped and any DOCTYPE
 or ENTITY in its XML parts is refused before openpyxl parses it; the size and row count are capped.
+
+Writing goes the other way through the same module: every cell of a CSV or workbook the product writes
+(the bank's batch file, the overdue board) passes through `csv_cell` or `xlsx_cell`, so text a user typed
+is shown as text and never runs as a formula (CSV injection): see "writing" below.
 
 `read_table(data, filename)` finds the header (the first non-blank row) and yields the data rows,
 numbered as in the file (the header is row 1 when nothing is above it), blank rows skipped. Anything that
@@ -155,6 +160,39 @@ def rows_of(data: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
     if suffix == ".xls":
         raise TableRefused("不支持旧版 Excel (.xls)；请在 Excel 中另存为 .xlsx 或 CSV")
     raise TableRefused(f"只能导入 .xlsx 或 .csv 文件，{filename!r} 不是")
+
+
+# -- writing: text stays text ------------------------------------------------------------------------
+
+# A spreadsheet reads a cell starting with one of these as a formula (= + - @), also after leading spaces,
+# tabs or line breaks, which Excel and LibreOffice skip when they import a CSV (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.lstrip()[:1] in FORMULA_STARTS or text[:1] in ("\t", "\r", "\n")
+
+
+def csv_cell(value):
+    """A value for csv.writer: text a spreadsheet would run gets a leading apostrophe; numbers stay as they are."""
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value
+    return value
+
+
+def xlsx_cell(ws, value):
+    """A value for a write-only openpyxl sheet: text a spreadsheet would run becomes a text cell, quote-prefixed.
+
+    openpyxl writes any string starting with "=" as a formula; a typed string cell is shown exactly as
+    written, and the quote prefix keeps it text when someone edits it in Excel (as typing '=… would).
+    """
+    if not (isinstance(value, str) and looks_like_formula(value)):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value)
+    cell.data_type, cell.quotePrefix = "s", True
+    return cell
 
 
 # -- the table: header and data rows ------------------------------------------------------------------

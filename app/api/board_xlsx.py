@@ -2,6 +2,7 @@
 
 Sheets 超时待办, 汇总, 账龄, 环节用时, 升级与无人办理, each a plain table with Chinese headers in row 1 (so
 it sorts and filters in Excel). Excel has no time zones: times are written as Beijing wall-clock time.
+Titles and names come from users: they are written as text (app.tabular.xlsx_cell), never as formulas.
 Written in openpyxl's write-only mode, so a long list costs little memory.
 """
 import io
@@ -15,6 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from app.inbox.board import BUCKET_NAMES, BUCKETS, FALLBACK_NAMES, BoardReport, BoardTask, Group, TaskList
 from app.models import ROLE_NAMES
+from app.tabular import xlsx_cell
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -31,7 +33,7 @@ def _cell(ws, value):
         cell = WriteOnlyCell(ws, value.astimezone(BEIJING).replace(tzinfo=None))
         cell.number_format = TIME_FORMAT
         return cell
-    return value
+    return xlsx_cell(ws, value)  # a title typed as "=HYPERLINK(…)" is shown, not run
 
 
 def _header(ws, names: list[str], widths: list[int] | None = None) -> None:

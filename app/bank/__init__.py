@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from app.models import BankBatch, Payment
+from app.tabular import csv_cell
 
 BATCH_COLUMNS = ["序号", "业务编号", "收款人名称", "收款人账号", "收款人开户行", "金额", "用途", "付款单位"]
 
@@ -22,19 +23,19 @@ class Bank(Protocol):
         """Hand the batch over (after commit: nothing leaves before the transaction is final)."""
 
 
-def _cell(text: str) -> str:
-    """Text as data: a cell starting like a formula (=, +, -, @) is quoted so a spreadsheet never runs it."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def batch_file(batch: BankBatch, payments: list[Payment], payer_names: dict[int, str]) -> str:
-    """The payment batch file the bank receives: one CSV line per payment, amounts with two decimals."""
+    """The payment batch file the bank receives: one CSV line per payment, amounts with two decimals.
+
+    Someone opens it in a spreadsheet before uploading it: every cell goes through app.tabular.csv_cell,
+    so a payee or purpose typed as a formula stays text.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BATCH_COLUMNS)
     for n, p in enumerate(payments, 1):
-        writer.writerow([n, p.bank_ref, _cell(p.payee_name), p.payee_account, _cell(p.payee_bank),
-                         f"{p.amount:.2f}", _cell(p.purpose), _cell(payer_names.get(p.org_id, ""))])
+        row = [n, p.bank_ref, p.payee_name, p.payee_account, p.payee_bank, f"{p.amount:.2f}", p.purpose,
+               payer_names.get(p.org_id, "")]
+        writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()
 
 
