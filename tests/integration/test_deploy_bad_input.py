@@ -15,7 +15,7 @@ GOOD = (ROOT / "bpmn" / "expense_claim.bpmn").read_bytes()
 
 def versions(db_session):
     return db_session.execute(select(ProcessDefinition.process_id, func.count())
-                              .group_by(ProcessDefinition.process_id)).all()
+                              .group_by(ProcessDefinition.process_id).order_by(ProcessDefinition.process_id)).all()
 
 
 def upload(api, bpmn: bytes, filename="expense_claim.bpmn", forms=None):
