@@ -1,7 +1,9 @@
 """Who an approver may hand work to: a signer, a delegate, a transfer's new owner.
 
 Someone active, in the request's township (or above it), not the approver themselves, never the
-applicant, and (C17) not someone who decided another step of the request.
+applicant, and (C17) not someone who decided another step of the request: a delegate's opinion weighs
+on the step like a signature, so it is refused alike. Only a process with allow_same_approver=true lifts
+that last rule. Whoever is refused for being unknown, disabled or elsewhere reads one message.
 """
 from sqlalchemy import exists, literal, or_, select
 from sqlalchemy.orm import Session
