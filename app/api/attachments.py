@@ -102,7 +102,7 @@ def file_missing(error: AttachmentFileMissing):
 @bp.post("/tasks/<int:task_id>/comments")
 @bp.arguments(CommentRequest)
 @bp.response(201, EventOut)
-@bp.errors(400, 401, 404, 409)
+@bp.errors(400, 401, 404, 409, 413)
 def comment(body, task_id):
     """对一个任务发表意见（流程进行中）。意见记入申请的历史。"""
     return event_dict(add_comment(deps(), load_user(), task_id, body["comment"]))

@@ -46,7 +46,7 @@ def _signed_in():
 @bp.post("/token")
 @bp.arguments(TokenRequest)
 @bp.response(201, TokenResponse)
-@bp.errors(401, 429)
+@bp.errors(401, 413, 429)
 def create_token(body):
     """取得 API 令牌。连续失败会被放慢或暂时拒绝（429，带 Retry-After）：同一用户名在同一地址失败 5 次锁定 15 分钟。"""
     now = clock.now()
@@ -91,7 +91,7 @@ def logout():
 @bp.post("/password")
 @bp.arguments(PasswordChangeRequest)
 @bp.response(204)
-@bp.errors(400, 401, 429)
+@bp.errors(400, 401, 413, 429)
 def password(body):
     """修改本人密码：须给出当前密码；新密码至少 8 位，不能含用户名、不能是常见密码或连续字符。
 

@@ -101,7 +101,7 @@ callbacks.register_error_handler(AccountingError, _refused)
 @callbacks.post("/callbacks")
 @callbacks.arguments(BankCallbackRequest)
 @callbacks.response(200, BankCallbackResponse)
-@callbacks.errors(400, 401, 404, 409, 503)
+@callbacks.errors(400, 401, 404, 409, 413, 503)
 @callbacks.doc(security=[], parameters=[{
     "in": "header", "name": SIGNATURE_HEADER, "required": True, "schema": {"type": "string"},
     "description": "sha256=<十六进制>：用 BANK_CALLBACK_SECRET 对原始请求体计算的 HMAC-SHA256"}])

@@ -18,7 +18,7 @@ bp = Blueprint("copies", __name__, url_prefix="/api/v1", description="抄送、�
 @bp.post("/tasks/<int:task_id>/cc")
 @bp.arguments(CcRequest)
 @bp.response(200, CcResponse)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def cc(body, task_id):
     """抄送：本环节的办理人（或已办理过它的人）把申请抄送给本镇的同事。
 
@@ -42,7 +42,7 @@ def read_copy(copy_id):
 @bp.post("/instances/<int:instance_id>/urge")
 @bp.arguments(UrgeRequest)
 @bp.response(200, UrgeResponse)
-@bp.errors(400, 401, 403, 404, 409, 429)
+@bp.errors(400, 401, 403, 404, 409, 413, 429)
 def urge(body, instance_id):
     """催办：通知当前各环节的办理人（组任务未认领时通知全部候选人）。
 

@@ -81,7 +81,7 @@ def list_holidays(args, code):
 @bp.post("/<code>/holidays")
 @bp.arguments(HolidayUpload, location="files")
 @bp.response(200, HolidayImportOut)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def import_township_holidays(files, code):
     """导入本地节假日表（仅系统管理员）：列为 日期（YYYY-MM-DD）、类型（休息/放假 或 上班/调休上班）、名称。
 

@@ -23,7 +23,7 @@ def inbox_filter(args: dict) -> queries.InboxFilter:
 @bp.post("")
 @bp.arguments(StartInstanceRequest)
 @bp.response(201, InstanceDetail)
-@bp.errors(400, 401, 403, 404, 422)
+@bp.errors(400, 401, 403, 404, 413, 422)
 def start(body):
     """发起申请：在流程最新版本上启动，并以 data 完成申请环节。默认以你有申请角色的单位发起。"""
     user = load_user()

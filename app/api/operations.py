@@ -85,7 +85,7 @@ def get_return_targets(task_id):
 @bp.post("/tasks/<int:task_id>/return")
 @bp.arguments(ReturnRequest)
 @bp.response(200, TaskResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_return(body, task_id):
     """退回：退回申请人或已办理过的环节。被退回的环节生成新任务，带原填写内容；之后的任务、加签、定时器都取消。"""
     return _result(return_task(deps(), load_user(), task_id, body["target"], body["comment"]))
@@ -94,7 +94,7 @@ def post_return(body, task_id):
 @bp.post("/tasks/<int:task_id>/transfer")
 @bp.arguments(HandOverRequest)
 @bp.response(200, TaskResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_transfer(body, task_id):
     """转办：把任务永久交给另一位可办理此环节的人（同角色）。督办、管理员可转办无人可办的任务。"""
     return _result(transfer_task(deps(), load_user(), task_id, body["to"], body.get("comment")))
@@ -103,7 +103,7 @@ def post_transfer(body, task_id):
 @bp.post("/tasks/<int:task_id>/delegate")
 @bp.arguments(HandOverRequest)
 @bp.response(200, TaskResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_delegate(body, task_id):
     """委派：请他人提出意见，答复后任务回到自己手中再决定。返回被委派人的任务。"""
     return _result(delegate_task(deps(), load_user(), task_id, body["to"], body.get("comment")))
@@ -112,7 +112,7 @@ def post_delegate(body, task_id):
 @bp.post("/tasks/<int:task_id>/signers")
 @bp.arguments(AddSignersRequest)
 @bp.response(200, TasksResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_signers(body, task_id):
     """加签：在我之前或之后加一人或多人，依次或同时。加签人不能是自己、申请人或审批过其他环节的人。"""
     rows = add_signers(deps(), load_user(), task_id, body["signers"], position=body["position"], mode=body["mode"],
@@ -126,7 +126,7 @@ def post_signers(body, task_id):
 @bp.post("/tasks/<int:task_id>/remove-signer")
 @bp.arguments(OperationNote)
 @bp.response(200, TaskResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_remove_signer(body, task_id):
     """减签：task_id 为尚未签署的加签人任务；由加签人或本环节审批人操作。"""
     return _result(remove_signer(deps(), load_user(), task_id, body.get("comment")))
@@ -135,7 +135,7 @@ def post_remove_signer(body, task_id):
 @bp.post("/tasks/<int:task_id>/withdraw")
 @bp.arguments(OperationNote)
 @bp.response(200, TaskResult)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_withdraw_approval(body, task_id):
     """撤回审批：task_id 为我已同意的环节；下一环节尚无人处理时，该环节回到我手中。"""
     return _result(withdraw_approval(deps(), load_user(), task_id, body.get("comment")))
@@ -144,7 +144,7 @@ def post_withdraw_approval(body, task_id):
 @bp.post("/instances/<int:instance_id>/withdraw")
 @bp.arguments(OperationNote)
 @bp.response(200, InstanceDetail)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def post_withdraw_instance(body, instance_id):
     """撤回申请：申请人在第一位审批人处理之前撤回，申请结束，所占用的额度释放。"""
     user = load_user()

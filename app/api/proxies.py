@@ -23,7 +23,7 @@ def proxy_dict(proxy: Proxy, now) -> dict:
 @bp.post("")
 @bp.arguments(ProxyRequest)
 @bp.response(201, ProxyOut)
-@bp.errors(400, 401, 409)
+@bp.errors(400, 401, 409, 413)
 def create(body):
     """设置代理：在 [starts_at, ends_at) 内，新到我名下的任务由代理人办理（可限定流程）。
 

@@ -60,7 +60,7 @@ def get_settings(code):
 @bp.put("/<code>/settings")
 @bp.arguments(SettingsPatch)
 @bp.response(200, SettingsOut)
-@bp.errors(400, 401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409, 413)
 def put_settings(patch, code):
     """修改设置（仅系统管理员）：只需给出要改的项，如 {"tiers": {"t2": "6000"}}；值为 null 的项恢复默认。
 

@@ -68,7 +68,7 @@ def unclaim(task_id):
 @bp.post("/<int:task_id>/complete")
 @bp.arguments(CompleteTaskRequest)
 @bp.response(200, CompletionResponse)
-@bp.errors(400, 401, 403, 404, 409, 422)
+@bp.errors(400, 401, 403, 404, 409, 413, 422)
 def complete(body, task_id):
     """办理任务：decision（approve 同意 / reject 不同意）、comment、表单 data。
 

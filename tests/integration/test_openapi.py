@@ -147,6 +147,19 @@ def test_a_download_declares_each_type_it_is_served_with(spec, demo, as_user):
             assert response.mimetype in download["responses"][status]["content"]
 
 
+def test_every_body_may_be_refused_as_too_large_and_says_so(spec, make_app, files_dir, demo, as_user):
+    bodies = [(path, method) for path, ops in spec["paths"].items() for method, op in ops.items()
+              if method != "parameters" and "requestBody" in op]
+    assert [(p, m) for p, m in bodies if "413" not in spec["paths"][p][m]["responses"]] == []
+
+    small = make_app(ATTACHMENT_DIR=files_dir, MAX_CONTENT_LENGTH=1024).test_client()
+    token = as_user("nyb_clerk").token
+    response = small.post("/api/v1/proxies", json={"proxy": "x" * 2048},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 413
+    assert set(response.json) >= {"error", "message", "details"}
+
+
 @pytest.mark.xfail(strict=True, reason="flask-smorest documents `default` on every operation until app.api.Api "
                                        "sets DEFAULT_ERROR_RESPONSE_NAME = None (app/api/__init__.py)")
 def test_no_operation_hides_what_it_answers_behind_default(app, spec):
