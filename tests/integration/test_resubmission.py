@@ -145,6 +145,20 @@ def test_a_declaration_returned_to_the_applicant_is_resubmitted_with_its_new_lin
     assert amounts == [money(12000), money(8000)]
 
 
+def test_a_declaration_returned_from_inside_the_review_chain_is_resubmitted_and_reviewed_again(office):
+    project = project_in_library(office, amount="30000.00")
+    iid = office.start("nyb_clerk", "budget_declaration", {"title": "2026年度预算申报", "fiscal_year": 2026,
+                                                           "lines": [line(project, "20000.00")]})["id"]
+    office.act("nyb_head", iid)
+    office.act("cz_reviewer", iid)
+    assert office.where(iid) == ["consolidate"]  # inside the called budget_review
+    give_back(office, "cz_head", iid, comment="与项目库不符")
+    resubmit(office, iid, {"lines": [line(project, "18000.00")]})
+    office.act("nyb_head", iid)
+    office.act("cz_reviewer", iid)
+    assert office.where(iid) == ["consolidate"]
+
+
 def test_a_reallocation_returned_to_the_applicant_frees_and_then_freezes_the_amount_once(office, funded):
     _, (source, target) = funded
     iid = office.start("nyb_clerk", "budget_adjustment", {
