@@ -1,7 +1,6 @@
 """Start a request: the applicant fills the first step's form and the process is under way."""
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.approvals.deps import Deps, StepContext, transaction
@@ -29,11 +28,11 @@ def _initiating_org(session: Session, user: User, role: str, org_code: str | Non
     orgs = orgs_of_role(user, role)
     role_name = ROLE_NAMES.get(role, role)
     if org_code is not None:
-        org = session.scalar(select(Org).where(Org.code == org_code))
+        # Only the user's own units are looked at: a unit elsewhere is answered as one that does not exist.
+        org = next((o for o in orgs if o.code == org_code), None)
         if org is None:
-            raise InvalidInput("单位不存在", {"org": [f"没有代码为 {org_code} 的单位"]})
-        if org not in orgs:
-            raise Forbidden(f"你在 {org.name} 没有“{role_name}”角色，不能以其名义发起")
+            message = f"没有代码为 {org_code} 的单位，或你在该单位没有“{role_name}”角色"
+            raise InvalidInput("单位不存在", {"org": [message]})
         return org
     if not orgs:
         raise Forbidden(f"只有“{role_name}”可以发起此流程")

@@ -73,8 +73,10 @@ def cumulative_amount(session: Session, payment: Payment, *, by_contract: bool =
 
     `by_contract=False` counts the purpose whatever the contract, as C18's large-sum test does.
     """
-    same = Payment.contract_no == payment.contract_no if payment.contract_no and by_contract else \
-        (Payment.org_id == payment.org_id) & (Payment.purpose_key == payment.purpose_key)
+    # A contract number is the unit's own: another unit's contract of the same number is another contract.
+    same = (Payment.org_id == payment.org_id) & (
+        Payment.contract_no == payment.contract_no if payment.contract_no and by_contract else
+        Payment.purpose_key == payment.purpose_key)
     before = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
         same, Payment.fiscal_year == payment.fiscal_year, Payment.id < payment.id, Payment.status.in_(LIVE)))
     return payment.amount + before

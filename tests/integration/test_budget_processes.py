@@ -285,6 +285,20 @@ def test_splitting_a_purchase_does_not_dodge_the_tier(office, funded):
     assert office.payment(second["id"]).tier == "T1"
 
 
+def test_another_units_contract_of_the_same_number_neither_raises_the_tier_nor_shows_it_exists(office, funded):
+    _, (nyb_code, _) = funded
+    swb_project = project_in_library(office, "敬老院屋面维修", "30000.00", clerk="swb_clerk", head="swb_head")
+    [swb_code] = released_indicators(office, [line(swb_project, "20000.00")], clerk="swb_clerk", head="swb_head")
+    ours = office.start("nyb_clerk", "payment", payment_data(nyb_code, "600.00", contract_no="HT-2026-001"))["id"]
+    theirs = office.start("swb_clerk", "payment", payment_data(swb_code, "600.00", contract_no="HT-2026-001"))["id"]
+    for iid, head in ((ours, "nyb_head"), (theirs, "swb_head")):
+        office.act(head, iid)
+        office.act("cz_reviewer", iid)
+        office.act("deputy", iid)
+    assert office.payment(theirs).tier == "T0"  # 600 on its own contract, not 1,200 on 农业农村办's
+    assert office.where(theirs) == ["treasury_submit"]
+
+
 # -- 预算调剂 and 预算调整 ------------------------------------------------------------------------------------
 
 

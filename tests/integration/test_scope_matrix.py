@@ -394,8 +394,6 @@ def test_no_application_tells_an_outsider_that_a_code_of_another_unit_exists(off
     assert compared >= 2 * len(FORM_CODES)
 
 
-@pytest.mark.xfail(strict=True, reason="app/approvals/instances.py _initiating_org names the unit (403) for a real "
-                   "code and says 400 'no such unit' for a made-up one; the fix belongs to that module's owner")
 def test_applying_in_the_name_of_another_unit_is_answered_as_for_a_unit_that_does_not_exist(office, funded, as_user):
     _, codes = funded
     data = {"process_id": "payment", "data": payment_data(codes[0], "100.00")}
