@@ -32,7 +32,7 @@ def cc(body, task_id):
 
 @bp.post("/cc/<int:copy_id>/read")
 @bp.response(200, CopyReadResponse)
-@bp.errors(401, 404)
+@bp.errors(400, 401, 404)
 def read_copy(copy_id):
     """已阅：把一条抄送给我的记录标为已阅（重复调用不改变已阅时间）。"""
     copy = mark_copy_read(deps(), load_user(), copy_id)

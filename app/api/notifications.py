@@ -29,7 +29,7 @@ def list_notifications(args):
 
 @bp.post("/<int:notification_id>/read")
 @bp.response(200, NotificationOut)
-@bp.errors(401, 404)
+@bp.errors(400, 401, 404)
 def read_one(notification_id):
     """把一条通知标为已读（已读的保持原已读时间）。别人的通知一律 404。"""
     return notification_dict(mark_read(deps(), load_user(), notification_id))
@@ -37,7 +37,7 @@ def read_one(notification_id):
 
 @bp.post("/read-all")
 @bp.response(200, ReadAllResponse)
-@bp.errors(401)
+@bp.errors(400, 401)
 def read_all():
     """把我的全部未读通知标为已读。"""
     user = load_user()

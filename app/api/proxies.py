@@ -47,7 +47,7 @@ def list_proxies():
 
 @bp.delete("/<int:proxy_id>")
 @bp.response(200, ProxyOut)
-@bp.errors(401, 403, 404)
+@bp.errors(400, 401, 403, 404)
 def revoke(proxy_id):
     """撤销代理（仅委托人）：立即失效；已撤销的再撤销不变。"""
     d = deps()

@@ -51,7 +51,7 @@ def get_task(task_id):
 
 @bp.post("/<int:task_id>/claim")
 @bp.response(200, TaskBrief)
-@bp.errors(401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409)
 def claim(task_id):
     """认领一个组任务，其他候选人不再能办理。"""
     return task_brief(claim_task(deps(), load_user(), task_id))
@@ -59,7 +59,7 @@ def claim(task_id):
 
 @bp.post("/<int:task_id>/unclaim")
 @bp.response(200, TaskBrief)
-@bp.errors(401, 403, 404, 409)
+@bp.errors(400, 401, 403, 404, 409)
 def unclaim(task_id):
     """放弃认领，任务回到候选人的待办中。"""
     return task_brief(unclaim_task(deps(), load_user(), task_id))

@@ -35,7 +35,7 @@ def disable(username):
 
 @bp.post("/<username>/enable")
 @bp.response(200, UserAccountOut)
-@bp.errors(401, 403, 404)
+@bp.errors(400, 401, 403, 404)
 def enable(username):
     """重新启用用户；停用前的会话和令牌不会恢复，须重新登录。"""
     return _account(enable_user(db.session, load_user(), username))
@@ -43,7 +43,7 @@ def enable(username):
 
 @bp.post("/<username>/unlock")
 @bp.response(200, UserAccountOut)
-@bp.errors(401, 403, 404)
+@bp.errors(400, 401, 403, 404)
 def unlock(username):
     """解除登录锁定：此前的登录失败（各地址）不再计数。"""
     return _account(unlock_user(db.session, load_user(), username, clock.now()))

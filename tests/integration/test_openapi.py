@@ -160,6 +160,22 @@ def test_every_body_may_be_refused_as_too_large_and_says_so(spec, make_app, file
     assert set(response.json) >= {"error", "message", "details"}
 
 
+def test_every_write_a_cookie_session_may_make_declares_the_csrf_refusal(app, spec, demo, client, db_session):
+    from sqlalchemy import select
+
+    from app.models import User
+
+    writes = [(path, method) for path, method in api_routes(app) if method in ("post", "put", "delete")
+              and spec["paths"][path][method].get("security") != [] and not path.startswith("/api/v1/auth/")]
+    assert [(p, m) for p, m in writes if "400" not in spec["paths"][p][m]["responses"]] == []
+
+    clerk = db_session.scalar(select(User).where(User.username == "nyb_clerk"))
+    with client.session_transaction() as session:
+        session["user_id"], session["session_version"] = clerk.id, clerk.session_version
+    refused = client.post("/api/v1/notifications/read-all")  # no body, and still refused
+    assert refused.status_code == 400 and refused.json["error"] == "csrf_failed"
+
+
 @pytest.mark.xfail(strict=True, reason="flask-smorest documents `default` on every operation until app.api.Api "
                                        "sets DEFAULT_ERROR_RESPONSE_NAME = None (app/api/__init__.py)")
 def test_no_operation_hides_what_it_answers_behind_default(app, spec):
