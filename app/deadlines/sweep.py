@@ -97,6 +97,17 @@ def sweep_once(make_deps: Callable[[], Deps], now: datetime, *, limit: int = BAT
     return result
 
 
+def lost_bank_answers(app, session: Session, now: datetime) -> list[tuple[int, float]]:
+    """(batch, return share) for each simulated-bank batch whose answer job was lost; none for a real bank,
+    which answers through its callback (and calls again if we did not take it)."""
+    if app.config.get("BANK_ADAPTER", "simulated") != "simulated":
+        return []
+    from app.bank.simulated import unanswered_batches
+
+    share = float(app.config.get("BANK_RETURN_SHARE", 0.1))
+    return [(batch_id, share) for batch_id in unanswered_batches(session, now)]
+
+
 class SweepThread:
     """The sweep inside the web process (no Redis): a daemon thread running a pass every `interval`."""
 
@@ -125,9 +136,18 @@ class SweepThread:
 def run_pass(app) -> SweepResult:
     """A pass with the app's own wiring: fire in this process, then deliver the outbox."""
     from app import clock
+    from app.bank.simulated import answer_batch
     from app.runtime import deps
 
-    return sweep_once(deps, clock.now(), deliver=outbox_deliverer(app))
+    now = clock.now()
+    result = sweep_once(deps, now, deliver=outbox_deliverer(app))
+    for batch_id, share in lost_bank_answers(app, deps().session, now):
+        try:
+            answer_batch(batch_id, share)
+        except Exception:  # noqa: BLE001 - asked again on the next pass
+            log.exception("the simulated bank could not answer batch %s; asked again on the next pass", batch_id)
+            deps().session.rollback()
+    return result
 
 
 def outbox_deliverer(app) -> Callable[[Session, datetime], int] | None:
@@ -150,7 +170,8 @@ def fire_job(instance_id: int) -> None:
 
 
 def schedule_once(app, now: datetime, *, limit: int = BATCH) -> SweepResult:
-    """With Redis: claim what is due and hand each request to the rq workers; then retry the outbox.
+    """With Redis: claim what is due and hand each request to the rq workers, and each simulated-bank batch whose
+    answer job was lost; then retry the outbox.
 
     If Redis is unreachable the claims simply expire and a later pass claims the rows again: nothing is
     lost, because nothing but the database says what is due.
@@ -169,6 +190,11 @@ def schedule_once(app, now: datetime, *, limit: int = BATCH) -> SweepResult:
         except Exception:  # noqa: BLE001 - Redis down: the claim's lease brings the row back later
             log.warning("could not hand request %s to the workers; it is retried after the lease", instance_id)
             result.failed.append(instance_id)
+    for batch_id, share in lost_bank_answers(app, deps().session, now):
+        try:
+            queue.enqueue("app.bank.simulated.answer_batch", batch_id, share)
+        except Exception:  # noqa: BLE001 - Redis down: the batch is still unanswered on the next pass
+            log.warning("could not hand the bank's answer for batch %s to the workers", batch_id)
     deliver = outbox_deliverer(app)
     if deliver is not None:
         result.outbox_sent = deliver(deps().session, now)
