@@ -176,8 +176,6 @@ def test_every_write_a_cookie_session_may_make_declares_the_csrf_refusal(app, sp
     assert refused.status_code == 400 and refused.json["error"] == "csrf_failed"
 
 
-@pytest.mark.xfail(strict=True, reason="flask-smorest documents `default` on every operation until app.api.Api "
-                                       "sets DEFAULT_ERROR_RESPONSE_NAME = None (app/api/__init__.py)")
 def test_no_operation_hides_what_it_answers_behind_default(app, spec):
     # Each status the server gives is declared by the operation (tests/integration/test_fuzz.py checks that
     # against real answers); a catch-all `default` would make an undeclared one look documented.
