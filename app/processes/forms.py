@@ -16,6 +16,8 @@ from app.engine import SANDBOX_NAMES
 RESERVED_FIELDS = frozenset({"decision", "comment", "initiator", "org", "instance_id", "business_key"})
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_MONEY = Decimal("1e16")
+# How the API sends money ("1200.00", see MoneyText in app/api/schemas.py); accepted back the same way.
+MONEY_TEXT = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$")
 
 format_checker = FormatChecker()
 
@@ -95,10 +97,26 @@ def _message(error) -> str:
     return messages.get(v, error.message)
 
 
+def money_from_text(schema: dict, value):
+    """Money fields sent as the API shows them ("800.00") become Decimal, inside line items too, so a
+    client can send back what it read; any other text is left for validation to name."""
+    if not isinstance(schema, dict):
+        return value
+    if schema.get("format") == "money" and isinstance(value, str) and MONEY_TEXT.match(value.strip()):
+        return Decimal(value.strip())
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        properties = schema["properties"]
+        return {k: money_from_text(properties.get(k), v) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [money_from_text(schema["items"], v) for v in value]
+    return value
+
+
 def validate_form_data(schema: dict, data) -> dict[str, list[str]]:
     """Check submitted data against the form; return {field: [messages]}, empty when valid."""
     if not isinstance(data, dict):
         return {"data": ["须为 JSON 对象"]}
+    data = money_from_text(schema, data)
     errors: dict[str, list[str]] = {}
     declared = set((schema.get("properties") or {}).keys())
     for name in sorted(set(data) - declared):
@@ -147,7 +165,7 @@ def _same(a, b) -> bool:
 
 def normalize_form_data(schema: dict, data: dict) -> dict:
     """Valid data in its stored form: money fields as Decimal with exactly two places."""
-    result = dict(data)
+    result = money_from_text(schema, dict(data))
     for name, prop in (schema.get("properties") or {}).items():
         if isinstance(prop, dict) and prop.get("format") == "money" and result.get(name) is not None:
             result[name] = Decimal(str(result[name])).quantize(Decimal("0.01"))

@@ -285,6 +285,18 @@ def test_splitting_a_purchase_does_not_dodge_the_tier(office, funded):
     assert office.payment(second["id"]).tier == "T1"
 
 
+def test_a_client_sends_money_back_as_the_api_shows_it(office, funded):
+    _, (code, _) = funded
+    shown = office.start("nyb_clerk", "payment", {**payment_data(code, "1"), "amount": "800.00"})
+    assert shown["amount"] == "800.00" and office.payment(shown["id"]).amount == Decimal("800.00")
+    project = project_in_library(office, "村道硬化", "5000.00")
+    declared = office.start("nyb_clerk", "budget_declaration", {
+        "title": "2026年度追加申报", "fiscal_year": 2026, "lines": [{**line(project, "1"), "amount": "1500.00"}]})
+    office.session.expire_all()
+    assert office.session.scalars(select(BudgetLine.amount).where(BudgetLine.instance_id == declared["id"])).all() \
+        == [Decimal("1500.00")]
+
+
 def test_another_units_contract_of_the_same_number_neither_raises_the_tier_nor_shows_it_exists(office, funded):
     _, (nyb_code, _) = funded
     swb_project = project_in_library(office, "敬老院屋面维修", "30000.00", clerk="swb_clerk", head="swb_head")

@@ -108,8 +108,23 @@ def test_missing_required_fields_are_reported_per_field(apply_form):
 
 
 def test_a_wrong_type_is_reported_with_the_expected_type(apply_form):
-    errors = validate_form_data(apply_form, {**VALID_CLAIM, "amount": "1200", "invoice_count": 1.5})
+    errors = validate_form_data(apply_form, {**VALID_CLAIM, "amount": "一千二", "invoice_count": 1.5})
     assert errors == {"amount": ["类型应为 number"], "invoice_count": ["类型应为 integer"]}
+
+
+@pytest.mark.parametrize("text", ["1200.50", "1200", " 1200.5 "])
+def test_money_sent_back_as_the_api_shows_it_is_accepted_and_stored_as_a_decimal(apply_form, text):
+    data = {**VALID_CLAIM, "amount": text}
+    assert validate_form_data(apply_form, data) == {}
+    assert normalize_form_data(apply_form, data)["amount"] == Decimal(text.strip()).quantize(Decimal("0.01"))
+
+
+def test_money_text_inside_line_items_is_a_decimal_too():
+    lines = {"type": "object", "properties": {"lines": {"type": "array", "items": {
+        "type": "object", "properties": {"amount": {"type": "number", "format": "money"}}}}}}
+    assert validate_form_data(lines, {"lines": [{"amount": "800.00"}, {"amount": "1,200"}]}) == {
+        "lines.1.amount": ["类型应为 number"]}
+    assert normalize_form_data(lines, {"lines": [{"amount": "800.00"}]}) == {"lines": [{"amount": Decimal("800.00")}]}
 
 
 def test_a_boolean_is_not_a_money_amount(apply_form):
