@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from statistics import median
 
 import pytest
 import time_machine
@@ -25,66 +26,25 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
 from app import clock
-from app.admin.seed import seed_reference
 from app.deadlines.sweep import LEASE, schedule_once
 from app.models import EventType, InstanceEvent, Org, Payment, PaymentStatus, ProcessInstance
-from tests.integration.office import Office, payment_data
-from tests.integration.test_budget_api import BudgetBook
+from tests.integration.office import payment_data
 from tests.reliability import books
 from tests.reliability.clients import Api, Traffic, approve_to_the_bank, start_once
+from tests.reliability.conftest import BANK_SECRET
+from tests.reliability.payments import INDICATOR, at_the_bank, waiting_for_review
 from tests.reliability.processes import Gunicorn, Worker, burst_worker, tail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-BANK_SECRET = "crash-test-bank-secret"
+
 KILLS = 20  # per kind of work hit
 USERS = ("nyb_clerk", "nyb_head", "cz_reviewer", "deputy", "guoku")
 RNG = random.Random(int(os.environ.get("CRASH_SEED", "20261208")))
 
 
-@pytest.fixture
-def redis_url():
-    url = os.environ["REDIS_URL"]
-    Redis.from_url(url).flushdb()
-    yield url
-    Redis.from_url(url).flushdb()
-
-
-@pytest.fixture
-def app(make_app, redis_url):
-    """The test's own app (setup, sweeps, reading the books) wired as production: rq jobs, the simulated bank."""
-    app = make_app(JOBS_MODE="rq", REDIS_URL=redis_url, BANK_ADAPTER="simulated", BANK_RETURN_SHARE=0.3,
-                   BANK_CALLBACK_SECRET=BANK_SECRET)
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
-def env(database_url, redis_url):
-    """The environment of every server process: the test database and Redis, rq jobs, the simulated bank."""
-    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JOBS_MODE": "rq",
-            "SECRET_KEY": "crash-test-secret", "BANK_ADAPTER": "simulated", "BANK_RETURN_SHARE": "0.3",
-            "BANK_CALLBACK_SECRET": BANK_SECRET, "NOTIFY_CHANNELS": "log", "PASSWORD_HASH_PROFILE": "CHEAPEST",
-            "SWEEP_THREAD": "0"}
-
-
-@pytest.fixture
-def office(demo, as_user, db_session, client):
-    """示范镇 with its code tables, a 1,000,000 元 indicator of 农业农村办, and tiers high enough that every
-    payment here goes the T0 way (unit head, finance office, deputy, treasury)."""
-    seed_reference(demo)
-    book = BudgetBook(db_session)
-    project = book.project("SFZ-NYB", "P2026NYB99", "灌溉渠道维修")
-    book.indicator(project, "2026NYB9999", "1000000.00")
-    book.commit()
-    resp = as_user("admin").put("/api/v1/townships/SFZ/settings",
-                                json={"tiers": {"t1": "100000", "t2": "200000", "t3": "300000"}})
-    assert resp.status_code == 200, resp.get_json()
-    return Office(as_user, db_session, client)
-
-
 def indicator(office):
-    return office.indicator("2026NYB9999")
+    return office.indicator(INDICATOR)
 
 
 def assert_books(office, deps, *, expect_payments: int):
@@ -161,7 +121,7 @@ def test_the_web_process_killed_mid_completion_and_mid_posting_loses_and_doubles
     server = Gunicorn(env, tmp_path / "gunicorn.log").start()
     traffic = Traffic()
     api = Api(server.port, traffic, tokens, BANK_SECRET)
-    payments = [payment_data("2026NYB9999", "100.00", title=f"灌溉渠道维修材料款（第{n}笔）") for n in range(16)]
+    payments = [payment_data(INDICATOR, "100.00", title=f"灌溉渠道维修材料款（第{n}笔）") for n in range(16)]
     refs: dict[int, str] = {}
 
     def through(n):
@@ -236,51 +196,33 @@ def kill_mid_jobs(jobs: Jobs, worker: Worker, catch_up, budget: float) -> Counte
     A kill counts when the job was still running as the worker died. When the queue runs dry, `catch_up`
     is the sweep coming round again once the leases of what the killed workers held ran out.
     """
-    kills, idle, deadline = Counter(), 0, time.monotonic() + budget
+    kills, idle, dry, deadline = Counter(), 0, 0, time.monotonic() + budget
+    took = {FIRE: [0.1], ANSWER: [0.1]}  # how long the jobs that outran a kill took
     while min(kills[FIRE], kills[ANSWER]) < KILLS and time.monotonic() < deadline:
         job = jobs.running(worker.pid)
         if job is None:
             idle = idle + 1 if jobs.queue.count == 0 else 0
             if idle > 20:
                 catch_up()
+                dry = dry + 1 if jobs.queue.count == 0 else 0
+                if dry >= 3:
+                    break  # the sweep found nothing more to do: whatever was not finished is stuck
                 idle = 0
             time.sleep(0.002)
             continue
+        dry = 0
         path = job.args[0]
         if path not in (FIRE, ANSWER) or kills[path] >= KILLS:
             time.sleep(0.002)
             continue
-        time.sleep(RNG.uniform(0.002, 0.12))
+        time.sleep(RNG.uniform(0.05, 0.7) * median(took[path]))
         worker.kill()
         if job.get_status(refresh=True) == JobStatus.STARTED:
             kills[path] += 1
             jobs.abandoned.add(job.id)
+        elif job.ended_at and job.started_at:  # done before the kill landed: aim earlier next time
+            took[path].append((job.ended_at - job.started_at).total_seconds())
     return kills
-
-
-def waiting_for_review(office, n: int, days_ago: int = 14) -> list[int]:
-    """Payments left at 财政所合规审核 `days_ago` days ago: their reminder and 5-day escalation are due now."""
-    ids = []
-    with time_machine.travel(clock.now() - timedelta(days=days_ago), tick=True):
-        for k in range(n):
-            iid = office.start("nyb_clerk", "payment", payment_data("2026NYB9999", "100.00",
-                                                                   title=f"待审核的支付（第{k}笔）"))["id"]
-            office.act("nyb_head", iid)
-            ids.append(iid)
-    return ids
-
-
-def at_the_bank(office, n: int) -> list[int]:
-    """Payments approved as far as the simulated bank: each one's answer is a job waiting in Redis."""
-    ids = []
-    for k in range(n):
-        data = payment_data("2026NYB9999", "100.00", title=f"待银行回单（第{k}笔）")
-        iid = office.start("nyb_clerk", "payment", data)["id"]
-        for who, data in (("nyb_head", None), ("cz_reviewer", {"documents_complete": True}), ("deputy", None),
-                          ("guoku", None)):
-            office.act(who, iid, data=data)
-        ids.append(iid)
-    return ids
 
 
 def escalations(session, instance_ids) -> dict[int, int]:
@@ -293,8 +235,10 @@ def escalations(session, instance_ids) -> dict[int, int]:
 
 def test_the_rq_worker_killed_mid_sweep_and_mid_bank_answer_loses_and_doubles_nothing(
         office, deps, app, env, redis_url, tmp_path):
+    t0 = time.monotonic()
     reviews = waiting_for_review(office, 5)
-    banked = at_the_bank(office, 8)
+    banked = at_the_bank(office, 10)
+    print(f"set up in {time.monotonic() - t0:.1f}s")
     office.session.expire_all()
     assert {p.status for p in office.session.scalars(select(Payment).where(Payment.instance_id.in_(banked)))} \
         == {PaymentStatus.SUBMITTED}
@@ -313,10 +257,13 @@ def test_the_rq_worker_killed_mid_sweep_and_mid_bank_answer_loses_and_doubles_no
     finally:
         worker.kill_all()
     print(f"worker kills took {time.monotonic() - began:.1f}s: {dict(kills)}")
-    assert (kills[FIRE], kills[ANSWER]) == (KILLS, KILLS), tail(tmp_path / "worker.log")
+    office.session.expire_all()
+    waiting = office.session.scalars(select(Payment.bank_ref).where(Payment.status == PaymentStatus.SUBMITTED)).all()
+    assert (kills[FIRE], kills[ANSWER]) == (KILLS, KILLS), f"ran out of work; still at the bank: {waiting}"
 
     for _ in range(3):  # restarted: the sweep comes round, a worker runs what it hands over
         sweep()
         burst_worker(env, tmp_path / "worker.log")
+    print(f"recovered in {time.monotonic() - t0:.1f}s")
     assert escalations(office.session, reviews) == {i: 1 for i in reviews}  # escalated once each, none lost
     assert_books(office, deps, expect_payments=len(reviews) + len(banked))
