@@ -59,11 +59,14 @@ def _return_after_payment(deps: Deps, instance: ProcessInstance, payment: Paymen
         LedgerTransfer.payment_id == payment.id, LedgerTransfer.kind == TransferKind.POST)
         .order_by(LedgerTransfer.id.desc()).limit(1))
     extra = dict(instance_id=payment.instance_id, payment_id=payment.id)
-    accounting.reverse_payment(session, payment, now=now, reason=reason or "银行退票")
+    # The ledger first, then the vouchers: the order in which paying takes its locks (ledger.post, then
+    # accounting.post_vouchers). The other way round, a 退票 and a payment of the same indicator settled
+    # at the same moment deadlocked.
     ledger.return_paid(session, payment.indicator, posted.amount, key=f"return-of:{posted.id}", now=now, **extra)
     if (month := _plan_month(session, payment)) is not None:
         ledger.plan_return(session, payment.indicator, month, posted.amount, key=f"plan-return-of:{posted.id}",
                            now=now, **extra)
+    accounting.reverse_payment(session, payment, now=now, reason=reason or "银行退票")
     payment.status, payment.returned_at, payment.return_reason = PaymentStatus.RETURNED, now, reason
     add_event(session, instance, EventType.PAYMENT_RETURNED, now,
               data={"bank_ref": payment.bank_ref, "reason": reason, "amount": str(posted.amount)})

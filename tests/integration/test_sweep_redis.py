@@ -33,10 +33,11 @@ def app(make_app):
 
 @pytest.fixture
 def live_redis():
-    """The real Redis, on a database of its own for this test, emptied before and after."""
+    """The real Redis, on the test run's database (one per pytest worker, tests/conftest.py), emptied
+    before and after."""
     import os
 
-    url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/14"
+    url = os.environ["REDIS_URL"]
     connection = Redis.from_url(url)
     connection.flushdb()
     yield url

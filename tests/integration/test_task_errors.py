@@ -97,7 +97,8 @@ def test_bad_form_data_gets_field_messages_and_changes_nothing(demo, as_user, db
     ({"title": "x", "amount": 10, "expense_type": "办公费", "payee": "p"}, {"data.title"}),
     ({"title": "购买纸张", "amount": -5, "expense_type": "办公费", "payee": "p"}, {"data.amount"}),
     ({"title": "购买纸张", "amount": 0.001, "expense_type": "办公费", "payee": "p"}, {"data.amount"}),
-    ({"title": "购买纸张", "amount": "12", "expense_type": "办公费", "payee": "p"}, {"data.amount"}),
+    ({"title": "购买纸张", "amount": "十二元", "expense_type": "办公费", "payee": "p"}, {"data.amount"}),
+    ({"title": "购买纸张", "amount": "12.001", "expense_type": "办公费", "payee": "p"}, {"data.amount"}),
     ({"title": "购买纸张", "amount": 12}, {"data.expense_type", "data.payee"}),
     ({"title": "购买纸张", "amount": 12, "expense_type": "烟酒", "payee": "p"}, {"data.expense_type"}),
 ])
@@ -115,11 +116,14 @@ def test_starting_needs_the_applicants_role(demo, as_user, db_session):
     assert "经办人" in response.json["message"]
 
 
-def test_starting_on_an_org_where_one_is_not_a_clerk_is_forbidden(demo, as_user):
-    response = as_user("nyb_clerk").post("/api/v1/instances", json={
-        "process_id": "expense_claim", "org": "SFZ-SWB",
-        "data": {"title": "购买纸张", "amount": 12, "expense_type": "办公费", "payee": "p"}})
-    assert response.status_code == 403
+def test_starting_on_an_org_where_one_is_not_a_clerk_is_refused_as_for_no_such_org(demo, as_user):
+    data = {"title": "购买纸张", "amount": 12, "expense_type": "办公费", "payee": "p"}
+    elsewhere = as_user("nyb_clerk").post("/api/v1/instances", json={
+        "process_id": "expense_claim", "org": "SFZ-SWB", "data": data})
+    nowhere = as_user("nyb_clerk").post("/api/v1/instances", json={
+        "process_id": "expense_claim", "org": "SFZ-NOPE", "data": data})
+    assert elsewhere.status_code == nowhere.status_code == 400
+    assert "社会事务办" not in str(elsewhere.json) and elsewhere.json["details"]["org"][0].startswith("没有代码为 SFZ-SWB")
 
 
 def test_starting_an_unknown_process_is_404(demo, as_user):
