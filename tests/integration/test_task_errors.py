@@ -123,7 +123,8 @@ def test_starting_on_an_org_where_one_is_not_a_clerk_is_refused_as_for_no_such_o
     nowhere = as_user("nyb_clerk").post("/api/v1/instances", json={
         "process_id": "expense_claim", "org": "SFZ-NOPE", "data": data})
     assert elsewhere.status_code == nowhere.status_code == 400
-    assert "社会事务办" not in str(elsewhere.json) and elsewhere.json["details"]["org"][0].startswith("没有代码为 SFZ-SWB")
+    assert "社会事务办" not in str(elsewhere.json)
+    assert elsewhere.json["details"]["org"][0].startswith("没有代码为 SFZ-SWB")
 
 
 def test_starting_an_unknown_process_is_404(demo, as_user):
