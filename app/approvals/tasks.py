@@ -11,7 +11,7 @@ from app.approvals.errors import Conflict, InvalidInput
 from app.approvals.signers import complete_sub_task, open_signers_after
 from app.approvals.steps import MAX_COMMENT, add_event, is_application_step
 from app.models import Decision, EventType, HumanTask, TaskKind, User
-from app.processes.forms import check_field_permissions, normalize_form_data, validate_form_data
+from app.processes.forms import check_field_permissions, normalize_form_data, unconfirmed_fields, validate_form_data
 
 __all__ = ["Locked", "lock_task", "claim_task", "unclaim_task", "complete_task"]
 
@@ -53,11 +53,13 @@ def check_decision(decision: str | None, application: bool) -> Decision:
     return Decision(decision)
 
 
-def checked_form_data(deployed, task: HumanTask, run, data: dict) -> dict:
-    """The step's form data, validated; read-only fields must keep the values they have."""
+def checked_form_data(deployed, task: HumanTask, run, data: dict, decision=None) -> dict:
+    """The step's form data, validated; read-only fields must keep the values they have, and a box the
+    step must tick (票据齐全、合规) is ticked unless the step rejects."""
     form = deployed.form(task.bpmn_process_id, task.bpmn_id)
     current = run.task_data(task.spiff_task_id) if task.spiff_task_id else {}
-    errors = validate_form_data(form, data) or check_field_permissions(form, data, current)
+    errors = validate_form_data(form, data) or check_field_permissions(form, data, current) \
+        or (unconfirmed_fields(form, data) if decision != Decision.REJECT else {})
     if errors:
         raise InvalidInput("表单填写有误", {f"data.{k}": v for k, v in errors.items()})
     return normalize_form_data(form, data)
@@ -86,7 +88,7 @@ def _complete_step(deps: Deps, user: User, locked: Locked, decision, comment, da
     if not application:
         ensure_may_decide(user, locked, allow_same_approver=deployed.bundle.model.properties.get(
             "allow_same_approver") == "true")
-    data = checked_form_data(deployed, task, run, data)
+    data = checked_form_data(deployed, task, run, data, decision)
     if task.spiff_task_id not in run.ready_task_ids():
         raise Conflict("任务状态与流程不一致，请刷新后重试")
     add_event(deps.session, instance, EventType.TASK_COMPLETED, deps.now, actor_id=user.id, task=task,

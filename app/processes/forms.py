@@ -71,13 +71,24 @@ def _remote_refs(node) -> bool:
 
 
 def _field_of(error) -> str:
-    if error.validator == "required" and not error.path:
-        return error.message.split("'")[1] if "'" in error.message else "data"
-    return ".".join(str(p) for p in error.absolute_path) or "data"
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required" and "'" in error.message:  # a line's missing cell is named too: lines.0.amount
+        missing = error.message.split("'")[1]
+        return f"{path}.{missing}" if path else missing
+    return path or "data"
 
 
 def _message(error) -> str:
     v, expected = error.validator, error.validator_value
+    if v == "pattern":
+        return pattern_hint(error.schema)
+    if v == "format":
+        return FORMAT_HINTS.get(expected, f"格式应为 {expected}")
+    if v == "enum" and isinstance(expected, list):  # the labels the user chose from, not the stored values
+        labels = error.schema.get("x-enum-labels") if isinstance(error.schema, dict) else None
+        return "须为以下之一：" + "、".join(map(str, labels if isinstance(labels, list) and labels else expected))
+    if v == "const":
+        return "须勾选确认" if expected is True else f"须为 {expected}"
     messages = {
         "required": "必填",
         "type": f"类型应为 {expected}",
@@ -88,13 +99,40 @@ def _message(error) -> str:
         "exclusiveMinimum": f"须大于 {expected}",
         "exclusiveMaximum": f"须小于 {expected}",
         "enum": "须为以下之一：" + "、".join(map(str, expected)) if isinstance(expected, list) else "取值不允许",
-        "pattern": "格式不正确",
-        "format": "金额须为有限数值，最多两位小数" if expected == "money" else f"格式应为 {expected}",
         "minItems": f"至少 {expected} 项",
         "maxItems": f"最多 {expected} 项",
-        "const": f"须为 {expected}",
     }
     return messages.get(v, error.message)
+
+
+FORMAT_HINTS = {"money": "金额须为有限数值，最多两位小数", "date": "格式不正确，须为日期，如 2026-03-15"}
+# What a pattern the forms use expects, in words: "^[0-9]{8,32}$" -> "须为 8–32 位数字".
+PATTERN_CLASSES = {"[0-9]": "数字", "[0-9A-Z]": "数字或大写字母", "[A-Z0-9]": "数字或大写字母"}
+SIMPLE_PATTERN = re.compile(r"^\^(\[[^\]]+\])\{(\d+)(?:,(\d+))?\}\$$")
+
+
+def pattern_hint(prop) -> str:
+    """The expectation a pattern error names: the form's own "x-pattern-hint", else read from the pattern."""
+    prop = prop if isinstance(prop, dict) else {}
+    if isinstance(prop.get("x-pattern-hint"), str):
+        return prop["x-pattern-hint"]
+    match = SIMPLE_PATTERN.match(str(prop.get("pattern") or ""))
+    if not match or match.group(1) not in PATTERN_CLASSES:
+        return "格式不正确"
+    low, high = match.group(2), match.group(3)
+    count = low if high is None or high == low else f"{low}–{high}"
+    return f"格式不正确，须为 {count} 位{PATTERN_CLASSES[match.group(1)]}"
+
+
+def unconfirmed_fields(schema: dict, data: dict) -> dict[str, list[str]]:
+    """A box a step must tick to go on ("x-confirm": true, e.g. 票据齐全、合规), sent unticked: {field: [message]}.
+
+    Enforced when the step is approved or submitted, never on a rejection (that is why one rejects)."""
+    errors = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get("x-confirm") is True and name in data and data[name] is not True:
+            errors[name] = [f"须确认“{prop.get('title') or name}”后才能提交"]
+    return errors
 
 
 def money_from_text(schema: dict, value):
@@ -191,11 +229,19 @@ def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
     """
     result = {}
     for name, prop in (schema.get("properties") or {}).items():
-        kind = prop.get("type") if isinstance(prop, dict) else None
+        prop = prop if isinstance(prop, dict) else {}
+        kind = prop.get("type")
         if kind == "boolean":
             result[name] = raw.get(name) in ("on", "true", "1", "yes")
             continue
+        if kind == "array" and isinstance(raw.get(name), list):  # rows already split out by the page
+            items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+            result[name] = [coerce_form_strings(items, row) if isinstance(row, dict) else row
+                            for row in raw[name]]
+            continue
         value = (raw.get(name) or "").strip()
+        if prop.get("x-widget") == "bank-account":
+            value = re.sub(r"[\s-]+", "", value)  # as printed on a card or a letter: 6222 0210 …
         if value == "":
             continue
         if kind in ("array", "object"):
