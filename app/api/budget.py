@@ -116,6 +116,19 @@ def org_code_is(column, code: str):
     return column == select(Org.id).where(Org.code == code).scalar_subquery()
 
 
+def indicators_seen(session: Session, user: User):
+    """The indicators the user sees, org and project loaded: GET /indicators and the pages' picker."""
+    return (select(Indicator)
+            .options(joinedload(Indicator.org).load_only(Org.id, Org.code, Org.name),
+                     joinedload(Indicator.project).load_only(Project.id, Project.code, Project.name))
+            .where(Indicator.org_id.in_(visible_org_ids(session, user))))
+
+
+def projects_seen(session: Session, user: User):
+    """The projects of the 项目库 the user sees: GET /projects and the pages' picker."""
+    return select(Project).options(ORG_NAMES).where(Project.org_id.in_(visible_org_ids(session, user)))
+
+
 # --- presenting --------------------------------------------------------------------------------------------
 
 def balances_dict(balances: Balances) -> dict:
@@ -218,7 +231,7 @@ ORG_NAMES = joinedload(Project.org).load_only(Org.id, Org.code, Org.name)
 def list_projects(args):
     """项目库：你能看到的项目（本单位的；财政所、镇领导等看全镇的）。可按状态、单位、年度、名称筛选。"""
     session, user = db.session, load_user()
-    query = select(Project).options(ORG_NAMES).where(Project.org_id.in_(visible_org_ids(session, user)))
+    query = projects_seen(session, user)
     if args.get("status"):
         query = query.where(Project.status == args["status"])
     if args.get("org"):
@@ -264,10 +277,7 @@ def list_indicators(args):
     可按年度、单位代码、项目编码、指标编码前缀筛选；分页同收件箱（page、per_page、total）。
     """
     session, user = db.session, load_user()
-    query = (select(Indicator)
-             .options(joinedload(Indicator.org).load_only(Org.id, Org.code, Org.name),
-                      joinedload(Indicator.project).load_only(Project.id, Project.code, Project.name))
-             .where(Indicator.org_id.in_(visible_org_ids(session, user))))
+    query = indicators_seen(session, user)
     if args.get("year"):
         query = query.where(Indicator.fiscal_year == args["year"])
     if args.get("org"):

@@ -1,16 +1,24 @@
 """A task's JSON Schema as HTML form fields, and process data as labelled read-only rows.
 
-The schema decides the widget: string -> text (textarea with "x-widget": "textarea", date with
-"format": "date"), number/integer -> number (step 0.01 for money), boolean -> checkbox, enum -> select
-(labels from "x-enum-labels"), array/object -> a JSON text box (the lines of a declaration or a plan).
-What the browser sends back goes through `coerce_form_strings` and the use case validates it.
+The schema decides the widget, so a process owner writing a form gets it without Python:
+- string -> text (textarea with "x-widget": "textarea", date with "format": "date"), number/integer ->
+  number (step 0.01 for money), boolean -> checkbox (a box the step must tick: "x-confirm": true),
+  enum -> select (labels from "x-enum-labels"), "default" preselected;
+- "x-widget": "indicator" | "project" | "refcode" (with "x-refkind": function, econ_dept, fund_nature…) ->
+  a searchable picker (app/web/pickers.py) filling the code; "x-amount-field" names the amount whose
+  request the indicator's 可用 balance is shown after;
+- "x-widget": "bank-account" -> text whose spaces are dropped before validation;
+- an array of objects ("x-widget": "lines") -> a line-item editor: one row of cells per item, posted as
+  lines-0-amount…, with a running total of the column named by "x-total".
+What the browser sends back goes through `posted_values` and `coerce_form_strings`; the use case validates it.
 """
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from app.processes.definitions import Deployed
+from app.processes.forms import pattern_hint
 from app.web.filters import display_value
 
 TRUE_STRINGS = ("on", "true", "1", "yes")
@@ -28,6 +36,29 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)  # extra HTML attributes (min, max, step, maxlength)
     errors: list[str] = field(default_factory=list)
+    refkind: str = ""  # the code table of a refcode picker
+    amount_field: str = ""  # an indicator picker: the amount field whose request the balance is shown after
+    columns: list["Field"] = field(default_factory=list)  # lines: a blank row, its names holding __i__
+    rows: list[list["Field"]] = field(default_factory=list)  # lines: the cells of each row
+    row_errors: list[list[str]] = field(default_factory=list)  # lines: messages of a row as a whole
+    total: str = ""  # lines: the column summed under the rows
+    total_value: str = ""
+    hint: str = ""  # what the field expects ("须为 8–32 位数字"), shown before anything goes wrong
+
+    @property
+    def input_id(self) -> str:
+        return "f-" + self.name
+
+
+PICKERS = ("indicator", "project", "refcode")
+ROW_KEY = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)-(?P<index>\d{1,3})-(?P<cell>[a-z][a-z0-9_]*)$")
+MAX_ROWS = 200
+
+
+def _is_lines(prop: dict) -> bool:
+    items = prop.get("items")
+    return prop.get("type") == "array" and isinstance(items, dict) and items.get("type") == "object" \
+        and isinstance(items.get("properties"), dict)
 
 
 def _widget(prop: dict) -> str:
@@ -35,9 +66,11 @@ def _widget(prop: dict) -> str:
     if "enum" in prop and kind in ("string", "integer", "number", None):
         return "select"
     if kind == "string":
-        if prop.get("x-widget") == "textarea":
-            return "textarea"
+        if prop.get("x-widget") in ("textarea", *PICKERS):
+            return prop["x-widget"]
         return "date" if prop.get("format") == "date" else "text"
+    if _is_lines(prop):
+        return "lines"
     if kind in ("number", "integer"):
         return "number"
     if kind == "boolean":
@@ -69,6 +102,8 @@ def _attrs(prop: dict, widget: str) -> dict[str, str]:
                 attrs[key[:3]] = str(prop[key])
     if widget in ("text", "textarea") and isinstance(prop.get("maxLength"), int):
         attrs["maxlength"] = str(prop["maxLength"])
+    if prop.get("x-widget") == "bank-account":
+        attrs["inputmode"], attrs["autocomplete"] = "numeric", "off"
     return attrs
 
 
@@ -82,25 +117,118 @@ def _as_text(value) -> str:
 
 def build_fields(schema: dict, values=None, errors: dict[str, list[str]] | None = None, *,
                  submitted: bool = False) -> list[Field]:
-    """Fields for `schema`, filled with `values` (the typed strings when `submitted`, else stored data)."""
+    """Fields for `schema`, filled with `values` (what `posted_values` read when `submitted`, else stored
+    data; a default the schema gives is preselected on a fresh form)."""
     values, errors = values or {}, errors or {}
     required = set(schema.get("required") or [])
     fields = []
     for name, prop in (schema.get("properties") or {}).items():
         prop = prop if isinstance(prop, dict) else {}
-        widget = _widget(prop)
-        raw = values.get(name)
-        fields.append(Field(
-            name=name, label=str(prop.get("title") or name), widget=widget,
-            required=name in required and widget != "checkbox",
-            description=prop.get("description") or (_json_hint(prop) if widget == "json" else None),
-            value=_as_text(raw),
-            checked=(raw in TRUE_STRINGS) if submitted else raw is True,
-            options=list(zip([_as_text(v) for v in prop.get("enum") or []],
-                             [_as_text(v) for v in prop.get("x-enum-labels") or prop.get("enum") or []], strict=False)),
-            attrs=_attrs(prop, widget), errors=list(errors.get(name, [])),
-        ))
+        raw = values.get(name, None if submitted else prop.get("default"))
+        fields.append(_field(name, prop, raw, name in required, errors, submitted))
     return fields
+
+
+def _field(name: str, prop: dict, raw, required: bool, errors: dict, submitted: bool) -> Field:
+    widget = _widget(prop)
+    f = Field(
+        name=name, label=str(prop.get("title") or name), widget=widget,
+        required=required and widget != "checkbox",
+        description=prop.get("description") or (_json_hint(prop) if widget == "json" else None),
+        value="" if widget == "lines" else _as_text(raw),
+        checked=(raw in TRUE_STRINGS or raw is True) if submitted else raw is True,
+        options=list(zip([_as_text(v) for v in prop.get("enum") or []],
+                         [_as_text(v) for v in prop.get("x-enum-labels") or prop.get("enum") or []], strict=False)),
+        attrs=_attrs(prop, widget), errors=_own_errors(name, widget, errors),
+        refkind=str(prop.get("x-refkind") or ""), amount_field=str(prop.get("x-amount-field") or ""),
+        hint=pattern_expectation(prop),
+    )
+    if widget == "lines":
+        _fill_lines(f, prop, raw if isinstance(raw, list) else [], errors, submitted)
+    return f
+
+
+def _own_errors(name: str, widget: str, errors: dict) -> list[str]:
+    """The field's messages; a line editor shows its cells' messages on their rows, any other field takes
+    the messages of its parts (approved_amounts.X) itself."""
+    own = list(errors.get(name, []))
+    if widget != "lines":
+        own += [m for key, found in errors.items() if key.startswith(name + ".") for m in found]
+    return own
+
+
+def pattern_expectation(prop: dict) -> str:
+    """What a patterned field expects, said before the user types (the same words its error uses)."""
+    if not prop.get("pattern"):
+        return ""
+    hint = pattern_hint(prop)
+    return "" if hint == "格式不正确" else hint.removeprefix("格式不正确，")
+
+
+def _fill_lines(f: Field, prop: dict, rows: list, errors: dict, submitted: bool) -> None:
+    """The line editor's rows: cell `amount` of row 1 is named lines-1-amount, its messages come as lines.1.amount."""
+    items = prop["items"]
+    cells = {k: v if isinstance(v, dict) else {} for k, v in items["properties"].items()}
+    required = set(items.get("required") or [])
+    f.total = str(prop.get("x-total") or "")
+
+    def row_fields(index, row: dict) -> list[Field]:
+        prefix = f"{f.name}.{index}."
+        cell_errors = {f"{f.name}-{index}-{k[len(prefix):]}": v for k, v in errors.items() if k.startswith(prefix)}
+        return [_field(f"{f.name}-{index}-{cell}", cell_prop,
+                       row.get(cell, None if submitted else cell_prop.get("default")),
+                       cell in required, cell_errors, submitted)
+                for cell, cell_prop in cells.items()]
+
+    rows = [r if isinstance(r, dict) else {} for r in rows] or [{}]
+    f.rows = [row_fields(i, row) for i, row in enumerate(rows)]
+    f.row_errors = [list(errors.get(f"{f.name}.{i}", [])) for i in range(len(rows))]
+    f.columns = row_fields("__i__", {})
+    if f.total:
+        f.total_value = _sum(row.get(f.total) for row in rows)
+
+
+def _sum(values) -> str:
+    total = Decimal(0)
+    for value in values:
+        try:
+            amount = Decimal(str(value).strip()) if value not in (None, "") else Decimal(0)
+        except InvalidOperation:
+            continue
+        total += amount if amount.is_finite() else 0
+    return f"{total:,.2f}"
+
+
+def posted_values(schema: dict, form) -> dict:
+    """An HTML form post as the schema's fields: each field's text, and a line editor's cells
+    (lines-0-amount, lines-1-amount…) gathered into rows, in row order, blank rows left out.
+
+    `_add_row=<field>` asks for one more blank row, `_remove_row=<field>-<i>` drops a row: the buttons
+    of the editor when the browser runs no script (the page is shown again, nothing is submitted)."""
+    values = {k: form.get(k) for k in form.keys() if not ROW_KEY.match(k)}
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and _is_lines(prop):
+            values[name] = _posted_rows(name, form)
+    return values
+
+
+def _posted_rows(name: str, form) -> list[dict]:
+    by_index: dict[int, dict] = {}
+    for key in form.keys():
+        match = ROW_KEY.match(key)
+        if match and match["name"] == name and int(match["index"]) < MAX_ROWS:
+            by_index.setdefault(int(match["index"]), {})[match["cell"]] = form.get(key)
+    removed = form.get("_remove_row", "")
+    rows = [row for index, row in sorted(by_index.items())
+            if f"{name}-{index}" != removed and any((v or "").strip() for v in row.values())]
+    if form.get("_add_row") == name:
+        rows.append({})
+    return rows
+
+
+def editing_only(form) -> bool:
+    """The post only adds or removes a row of a line editor: show the form again, submit nothing."""
+    return bool(form.get("_add_row") or form.get("_remove_row"))
 
 
 def split_errors(details: dict[str, list[str]], form_fields: set[str]) -> tuple[dict, list[str]]:
@@ -109,7 +237,7 @@ def split_errors(details: dict[str, list[str]], form_fields: set[str]) -> tuple[
     other: list[str] = []
     for key, messages in (details or {}).items():
         name = key.removeprefix("data.")
-        if name in form_fields:
+        if name in form_fields or name.split(".")[0] in form_fields:  # lines.1.amount: a cell of a line editor
             by_field.setdefault(name, []).extend(messages)
         else:
             other.extend(f"{key}：{m}" for m in messages)

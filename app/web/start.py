@@ -13,7 +13,7 @@ from app.processes.definitions import latest_definitions
 from app.processes.forms import coerce_form_strings
 from app.runtime import deps
 from app.web import bp
-from app.web.forms import build_fields, split_errors
+from app.web.forms import build_fields, editing_only, posted_values, split_errors
 from app.web.render import page
 
 
@@ -62,13 +62,16 @@ def start_form(process_id):
 def start_submit(process_id):
     user = load_user()
     application = application_of(user, process_id)
-    data = coerce_form_strings(application.form, request.form)
+    posted = posted_values(application.form, request.form)
+    if editing_only(request.form):  # 添加一行 / 删除 without script: the same form again, one row more or less
+        return _start_page(application, submitted=posted)
+    data = coerce_form_strings(application.form, posted)
     org = request.form.get("org") or None
     comment = (request.form.get("comment") or "").strip() or None
     try:
         instance = start_instance(deps(), user, process_id, data, org, comment)
     except InvalidInput as exc:
-        return _start_page(application, submitted=request.form, details=exc.details, message=exc.message,
+        return _start_page(application, submitted=posted, details=exc.details, message=exc.message,
                            status=400)
     flash(f"申请已提交，业务编号 {instance.business_key}", "success")
     return redirect(url_for("web.instance", instance_id=instance.id))
