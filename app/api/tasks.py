@@ -1,7 +1,10 @@
-"""Tasks: the inbox views, one task with its form, and claim / unclaim / complete."""
-from marshmallow import Schema, fields
+"""Tasks: the inbox views, one task with its form, and claim / unclaim / complete; batch-complete (批量同意)."""
+from http import HTTPStatus
+
+from marshmallow import Schema, fields, validate
 
 from app.api import Blueprint
+from app.api.errors import STATUS_OF
 from app.api.instances import inbox_filter
 from app.api.schemas import (
     CompleteTaskRequest,
@@ -11,6 +14,8 @@ from app.api.schemas import (
     TaskDetail,
     TaskListArgs,
 )
+from app.approvals.batch import MAX_BATCH, NotBatchable, approve_batch
+from app.approvals.errors import InvalidInput, StepFailed
 from app.approvals.tasks import claim_task, complete_task, unclaim_task
 from app.auth.request import load_user
 from app.extensions import db
@@ -81,3 +86,66 @@ def complete(body, task_id):
     next_tasks = queries.open_tasks_of(db.session, [instance.id])[instance.id]
     return {"task": task_brief(task), "instance": instance_summary(instance),
             "next_tasks": [task_brief(t) for t in next_tasks]}
+
+
+class BatchCompleteRequest(Schema):
+    task_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+                           validate=validate.Length(min=1, max=MAX_BATCH),
+                           metadata={"description": f"要同意的任务，1 到 {MAX_BATCH} 个；重复的只办理一次"})
+    decision = fields.String(required=True, validate=validate.OneOf(["approve"]),
+                             metadata={"description": "只能是 approve（同意）：不同意须逐项办理并写明理由"})
+    comment = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class BatchError(Schema):
+    error = fields.String(metadata={"description": "not_found、conflict、forbidden、not_batchable（须填写表单，"
+                                                   "请逐项办理）、validation_error、step_failed"})
+    message = fields.String()
+    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class BatchItem(Schema):
+    task_id = fields.Integer()
+    ok = fields.Boolean(metadata={"description": "已同意；false 时 error 说明原因，其他任务不受影响"})
+    instance_id = fields.Integer(allow_none=True)
+    title = fields.String(allow_none=True, metadata={"description": "申请事由；看不到的任务为空"})
+    step = fields.String(allow_none=True)
+    error = fields.Nested(BatchError, allow_none=True)
+
+
+class BatchCompleteResponse(Schema):
+    approved = fields.Integer(metadata={"description": "同意了几项"})
+    failed = fields.Integer(metadata={"description": "未能处理几项"})
+    results = fields.List(fields.Nested(BatchItem), metadata={"description": "每个任务的结果，按请求中的顺序"})
+
+
+def _error_code(error) -> str:
+    if isinstance(error, NotBatchable):
+        return "not_batchable"
+    if isinstance(error, InvalidInput):
+        return "validation_error"
+    if isinstance(error, StepFailed):
+        return "step_failed"
+    return HTTPStatus(STATUS_OF.get(type(error), 500)).name.lower()
+
+
+def _batch_item(result) -> dict:
+    error = None if result.ok else {"error": _error_code(result.error), "message": result.error.message,
+                                     "details": result.error.details}
+    return {"task_id": result.task_id, "ok": result.ok, "instance_id": result.instance_id, "title": result.title,
+            "step": result.step, "error": error}
+
+
+@bp.post("/batch-complete")
+@bp.arguments(BatchCompleteRequest)
+@bp.response(200, BatchCompleteResponse)
+@bp.errors(400, 401, 413)
+def batch_complete(body):
+    """批量同意：逐个任务按单个同意办理，各自一个事务；某个任务失败不影响其他任务，结果逐项列出。
+
+    只有表单除意见外无须填写的任务可以批量同意（申请环节、委派、需勾选确认或有必填项的环节须逐项办理）。
+    """
+    results = approve_batch(deps, load_user(), body["task_ids"], body.get("comment"))
+    items = [_batch_item(r) for r in results]
+    approved = sum(1 for r in results if r.ok)
+    return {"approved": approved, "failed": len(results) - approved, "results": items}

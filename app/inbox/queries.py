@@ -34,6 +34,7 @@ class InboxFilter:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     text: str | None = None
+    overdue_at: datetime | None = None  # only what is past its deadline at this moment (超时)
     sort: str = "-created_at"
     page: int = 1
     per_page: int = 20
@@ -54,7 +55,7 @@ def _start_of(day: date) -> datetime:
 # Every inbox page is one of a few statement shapes (view, which filters are set, sort order) with the
 # values as bind parameters. A shape is built once: constructing these joins costs more Python than
 # PostgreSQL spends running them, and 待办 is read on every page (the badge count) and after every step.
-FILTERS = ("process", "status", "date_from", "date_to", "amount_min", "amount_max", "text")
+FILTERS = ("process", "status", "date_from", "date_to", "amount_min", "amount_max", "text", "overdue_at")
 
 
 def _shape(f: InboxFilter) -> tuple[tuple[str, ...], str]:
@@ -64,6 +65,7 @@ def _shape(f: InboxFilter) -> tuple[tuple[str, ...], str]:
 def _params(f: InboxFilter, user_id: int) -> dict:
     params = {"user_id": user_id, "limit": f.per_page, "offset": (f.page - 1) * f.per_page,
               "process": f.process, "status": f.status, "amount_min": f.amount_min, "amount_max": f.amount_max,
+              "overdue_at": f.overdue_at,
               "date_from": _start_of(f.date_from) if f.date_from else None,
               "date_to": _start_of(f.date_to + timedelta(days=1)) if f.date_to else None}
     if f.text:
@@ -72,8 +74,25 @@ def _params(f: InboxFilter, user_id: int) -> dict:
     return params
 
 
-def _instance_filters(query: Select, present: tuple[str, ...], when) -> Select:
+def _overdue_task():
+    """SQL: the waiting task is past its deadline (待办)."""
+    return HumanTask.due_at < bindparam("overdue_at")
+
+
+def _done_late():
+    """SQL: the task was handled after its deadline (已办)."""
+    return HumanTask.completed_at > HumanTask.due_at
+
+
+def _overdue_instance():
+    """SQL: the request waits at a task past its deadline (我发起的, 抄送我的)."""
+    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.state == TaskState.READY,
+                          HumanTask.due_at < bindparam("overdue_at"))
+
+
+def _instance_filters(query: Select, present: tuple[str, ...], when, overdue=_overdue_instance) -> Select:
     conditions = {
+        "overdue_at": overdue,
         "process": lambda: ProcessInstance.process_id == bindparam("process"),
         "status": lambda: ProcessInstance.status == bindparam("status"),
         "date_from": lambda: when >= bindparam("date_from"),
@@ -178,7 +197,8 @@ def _statement(view: str, present: tuple[str, ...], sort: str) -> Select:
                  .where(CarbonCopy.user_id == me)
                  .options(_user_columns(CarbonCopy.sent_by), *INSTANCE_SUMMARY))
         when, columns = CarbonCopy.created_at, COPY_COLUMNS
-    return _paged(_order(_instance_filters(query, present, when), sort, columns))
+    overdue = {"todo": _overdue_task, "done": _done_late}.get(view, _overdue_instance)
+    return _paged(_order(_instance_filters(query, present, when, overdue), sort, columns))
 
 
 def _view(session: Session, view: str, user: User, f: InboxFilter, wrap=None) -> Page:

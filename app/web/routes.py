@@ -10,6 +10,7 @@ from app.web import (  # noqa: F401
     login,
     notifications,
     operations,
+    printing,
     proxies,
     start,
     tasks,
