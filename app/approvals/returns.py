@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.approvals import notices
 from app.approvals.access import ensure_may_act, lock_task, read_task
 from app.approvals.deciding import cancel_sub_tasks, load_run
 from app.approvals.deps import Deps, transaction
@@ -118,5 +119,7 @@ def return_task(deps: Deps, user: User, task_id: int, target_bpmn_id: str, comme
                            hooks=deps.hooks, assign={target.spiff_task_id: desk} if desk else None)
         reopened = next(t for t in opened if t.spiff_task_id == target.spiff_task_id)
         reopened.note = f"{user.display_name}退回：{comment}"
+        notices.request_returned(session, instance, reopened, by_id=user.id, by_name=user.display_name,
+                                 comment=comment, now=deps.now)
         deps.hooks.rewound(session, instance, removed, deps.now)
     return reopened

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.approvals import notices
 from app.approvals.hooks import Hooks
 from app.deadlines.due import DUE_PROPERTY, due_from_property
 from app.engine import ReadyTask, Run
@@ -149,14 +150,12 @@ def _open_task(session: Session, instance: ProcessInstance, deployed: Deployed, 
 def _flag_fallback(session: Session, instance: ProcessInstance, task: HumanTask, role: str | None,
                    found: Candidates, now: datetime) -> None:
     """Empty approver: record it, and when nobody at all can act, tell the supervisors (never auto-approve)."""
-    from app.approvals.notices import notify
-
     add_event(session, instance, EventType.TASK_FALLBACK, now, task=task,
               data={"reason": found.fallback, "role": role, "to": list(found.user_ids)})
     if found.fallback == Fallback.NONE:
         supervisors = resolve_candidates(session, Role.SUPERVISOR, instance.org_id)
-        notify(session, supervisors.user_ids, kind="empty_approver", now=now, instance_id=instance.id,
-               title=f"无人可办理：{instance.title}", body=f"环节“{task.name}”找不到办理人，请转办。")
+        notices.notify(session, supervisors.user_ids, kind="empty_approver", now=now, instance_id=instance.id,
+                       title=f"无人可办理：{instance.title}", body=f"环节“{task.name}”找不到办理人，请转办。")
 
 
 def close_vanished(session: Session, instance: ProcessInstance, spiff_ids: set[str], now: datetime) -> None:
@@ -202,6 +201,7 @@ def save_step(session: Session, instance: ProcessInstance, deployed: Deployed, r
     close_vanished(session, instance, before - after, now)
     opened = [_open_task(session, instance, deployed, run, r, now, (assign or {}).get(r.spiff_id), just_decided)
               for r in ready if r.spiff_id not in before]
+    notices.tasks_arrived(session, instance, opened, now=now, actor_id=actor_id)
     if run.finished:
         _finish(session, instance, run.outcome(), now, actor_id, hooks, cancelled_as, closing_note)
     instance.state = run.dumps()
@@ -221,5 +221,6 @@ def _finish(session: Session, instance: ProcessInstance, outcome: str, now: date
         status, event = OUTCOME_STATUS[outcome]
     instance.status, instance.completed_at = status, now
     add_event(session, instance, event, now, actor_id=actor_id, data=note)
+    notices.request_finished(session, instance, status, now=now, actor_id=actor_id)
     if hooks is not None and status != InstanceStatus.APPROVED:
         hooks.closed(session, instance, status, now)

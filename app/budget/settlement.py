@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from app import accounting, ledger
+from app.approvals import notices
 from app.approvals.deciding import load_run
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict, InvalidInput, NotFound
@@ -33,15 +34,16 @@ def settle_payment(deps: Deps, bank_ref: str, status: str, reason: str | None = 
                                   .execution_options(populate_existing=True))
         answer = {"bank_ref": bank_ref, "status": status, "reason": reason}
         if payment.status == PaymentStatus.SUBMITTED:
-            _deliver(deps, instance, answer)
+            _deliver(deps, instance, payment, answer)
         elif payment.status == PaymentStatus.PAID and status == "returned":
             _return_after_payment(deps, instance, payment, reason)
+            _tell(deps, instance, payment, answer)
         else:
             raise Conflict(f"支付 {bank_ref} 已处理（{payment.status}），不能重复入账或退回")
     return payment
 
 
-def _deliver(deps: Deps, instance: ProcessInstance, answer: dict) -> None:
+def _deliver(deps: Deps, instance: ProcessInstance, payment: Payment, answer: dict) -> None:
     deployed, run = load_run(deps, instance, None)
     before = run.ready_task_ids()
     try:
@@ -50,6 +52,17 @@ def _deliver(deps: Deps, instance: ProcessInstance, answer: dict) -> None:
         raise Conflict(f"流程没有在等待银行回单：{exc}") from exc
     add_event(deps.session, instance, EventType.BANK_RESULT, deps.now, data=answer)
     save_step(deps.session, instance, deployed, run, before=before, now=deps.now, actor_id=None, hooks=deps.hooks)
+    _tell(deps, instance, payment, answer)
+
+
+def _tell(deps: Deps, instance: ProcessInstance, payment: Payment, answer: dict) -> None:
+    """The bank's answer, in words: 已支付 to the applicant, 退票 to the applicant and the treasury."""
+    if answer["status"] == "paid":
+        notices.payment_paid(deps.session, instance, amount=payment.amount, bank_ref=answer["bank_ref"],
+                             now=deps.now)
+    else:
+        notices.payment_returned(deps.session, instance, bank_ref=answer["bank_ref"], reason=answer["reason"],
+                                 now=deps.now)
 
 
 def _return_after_payment(deps: Deps, instance: ProcessInstance, payment: Payment, reason: str | None) -> None:

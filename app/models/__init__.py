@@ -19,7 +19,7 @@ from app.models.budget import (
     TownshipSettings,
     UnitType,
 )
-from app.models.collab import Attachment, CarbonCopy, Notification, Proxy
+from app.models.collab import Attachment, CarbonCopy, NoticePreference, Notification, Proxy
 from app.models.deadlines import LocalHoliday, OutboxMessage, OutboxStatus
 from app.models.history import EventType, InstanceEvent
 from app.models.ledger import CREDIT_SIDE, AccountKind, LedgerAccount, LedgerTransfer, TransferKind
@@ -45,7 +45,8 @@ __all__ = [
     "LineStatus", "Payment", "PaymentStatus", "Project", "ProjectStatus", "TownshipSettings", "UnitType",
     "CREDIT_SIDE", "AccountKind", "LedgerAccount", "LedgerTransfer", "TransferKind", "REF_KIND_NAMES", "RefCode",
     "RefKind",
-    "ALLOWED_PARENT", "ApiToken", "Attachment", "CarbonCopy", "Notification", "Proxy", "Fallback", "MultiMode",
+    "ALLOWED_PARENT", "ApiToken", "Attachment", "CarbonCopy", "NoticePreference", "Notification", "Proxy", "Fallback",
+    "MultiMode",
     "TaskKind", "LoginAttempt", "EventType", "InstanceEvent", "OVERSIGHT_ROLES", "ROLE_NAMES", "Org",
     "OrgKind", "Role", "RoleGrant", "User", "role_from_label", "InstanceStatus", "ProcessDefinition",
     "ProcessInstance", "Decision", "HumanTask", "TaskCandidate", "TaskState",

@@ -1,4 +1,5 @@
-"""What surrounds the approval itself: proxies (代理), copies (抄送), notifications, attachments."""
+"""What surrounds the approval itself: proxies (代理), copies (抄送), notifications and who wants which by
+email or SMS, attachments."""
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
@@ -63,6 +64,23 @@ class Notification(Base):
     task_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("human_task.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # A task opened in the same step has no id yet: the flush inserts it first and fills task_id in.
+    task: Mapped["HumanTask | None"] = relationship("HumanTask")  # noqa: F821 - app/models/task.py
+
+
+class NoticePreference(Base):
+    """Which kinds of notice one user also gets by email and by SMS; in the app every notice arrives.
+
+    No row: every kind by every channel the site has on (NOTIFY_CHANNELS), as before there was a setting.
+    """
+
+    __tablename__ = "notice_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    email_kinds: Mapped[list] = mapped_column(JSON)
+    sms_kinds: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Attachment(Base):

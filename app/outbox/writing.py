@@ -1,5 +1,6 @@
 """Writing the outbox: for each in-app notification, one message per enabled channel its addressee has an
-address for (log: the username; email: User.email; SMS: User.phone), in the notification's own transaction.
+address for (log: the username; email: User.email; SMS: User.phone) and has not turned off for that kind
+of notice (NoticePreference; no row: every kind), in the notification's own transaction.
 
 notify() (app/approvals/notices.py) hands its new rows to `queue_notifications`. The messages are made
 when that transaction commits (a `before_commit` hook): by then the notifications have their ids, and
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from app.inbox.notifications import notification_link
 from app.jobs import after_commit
-from app.models import Notification, OutboxMessage, OutboxStatus, User
+from app.models import NoticePreference, Notification, OutboxMessage, OutboxStatus, User
 from app.outbox.senders import channel_names, make_senders
 
 PENDING = "township_outbox_pending"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 ADDRESS = {"log": lambda user: user.username, "email": lambda user: user.email, "sms": lambda user: user.phone}
+# The channels a person chooses kinds for; the log is the operator's, and gets everything.
+CHOSEN = {"email": lambda user: user.email_kinds, "sms": lambda user: user.sms_kinds}
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,28 @@ def message_text(n: Notification, base_url: str) -> str:
     return "\n\n".join(part for part in (n.title, n.body, link) if part)
 
 
+def wants(user, channel: str, kind: str) -> bool:
+    """Whether the user takes this kind of notice by this channel (no choice saved: every kind)."""
+    chosen = CHOSEN[channel](user) if channel in CHOSEN else None
+    return chosen is None or kind in chosen
+
+
 def messages_for(n: Notification, user, settings: OutboxSettings) -> list[OutboxMessage]:
-    """One pending message per channel the user has an address for, due at once."""
+    """One pending message per channel the user has an address for and wants this kind by, due at once."""
     text = message_text(n, settings.base_url)
     return [OutboxMessage(notification_id=n.id, channel=channel, recipient=address, subject=n.title, body=text,
                           status=OutboxStatus.PENDING, attempts=0, next_attempt_at=n.created_at,
                           created_at=n.created_at)
-            for channel in settings.channels if (address := (ADDRESS[channel](user) or "").strip())]
+            for channel in settings.channels
+            if (address := (ADDRESS[channel](user) or "").strip()) and wants(user, channel, n.kind)]
 
 
 def _addressees(session: Session, user_ids: set[int]) -> dict:
-    """Active users by id, with only the columns that make addresses (a deactivated account gets no mail)."""
-    rows = session.execute(select(User.id, User.username, User.email, User.phone)
+    """Active users by id, with the columns that make addresses and their choices, in one query (a
+    deactivated account gets no mail)."""
+    rows = session.execute(select(User.id, User.username, User.email, User.phone, NoticePreference.email_kinds,
+                                  NoticePreference.sms_kinds)
+                           .outerjoin(NoticePreference, NoticePreference.user_id == User.id)
                            .where(User.id.in_(user_ids), User.active.is_(True)))
     return {row.id: row for row in rows}
 

@@ -1,16 +1,27 @@
 """GET /notifications (mine, newest first, in pages), POST open one (marks it read, then goes to its task or
-request) and POST read-all.
+request) and POST read-all; GET/POST /notifications/preferences (通知设置: which kinds also by email, SMS).
 
 The list and the unread count are app/inbox/notifications.py, marking read app/approvals/notifications.py:
 the same code as the API's.
 """
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 
-from app.approvals.notifications import mark_all_read, mark_read
+from app.approvals.errors import InvalidInput
+from app.approvals.notices import KINDS
+from app.approvals.notifications import (
+    CHANNELS,
+    Preferences,
+    channel_rows,
+    mark_all_read,
+    mark_read,
+    preferences_of,
+    save_preferences,
+)
 from app.auth.request import load_user
 from app.extensions import db
 from app.inbox.notifications import notification_dict, notifications_of
 from app.models import Notification
+from app.outbox.senders import channel_names
 from app.runtime import deps
 from app.web import bp
 from app.web.render import page
@@ -57,3 +68,27 @@ def read_all_notifications():
     updated = mark_all_read(deps(), load_user())
     flash(f"已将 {updated} 条通知标为已读" if updated else "没有未读通知", "success")
     return redirect(url_for("web.notifications"))
+
+
+def preferences_page(chosen: Preferences, refused: InvalidInput | None = None, status: int = 200):
+    user = load_user()
+    problems = [m for messages in (refused.details or {}).values() for m in messages] if refused else []
+    return page("notice_preferences.html", status, kinds=KINDS, chosen=chosen.by_channel(),
+                channels=channel_rows(user, set(channel_names(current_app.config))), saved_at=chosen.saved_at,
+                refused=refused.message if refused else None, problems=problems)
+
+
+@bp.get("/notifications/preferences")
+def notice_preferences():
+    return preferences_page(preferences_of(db.session, load_user().id))
+
+
+@bp.post("/notifications/preferences")
+def save_notice_preferences():
+    choices = {channel: request.form.getlist(channel) for channel in CHANNELS}
+    try:
+        save_preferences(deps(), load_user(), choices)
+    except InvalidInput as exc:
+        return preferences_page(Preferences(choices["email"], choices["sms"]), exc, 400)
+    flash("通知设置已保存", "success")
+    return redirect(url_for("web.notice_preferences"))

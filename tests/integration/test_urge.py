@@ -54,7 +54,7 @@ def test_the_applicant_urges_and_the_assignee_is_notified_and_history_records_it
     assert event.actor_id == user_id(db_session, "nyb_clerk")
     assert event.data == {"comment": "报销急用，请尽快", "notified": [user_id(db_session, "nyb_head")]}
     unread = as_user("nyb_head").get("/api/v1/notifications?unread=true").json
-    assert [n["kind"] for n in unread["items"]] == ["urge"]
+    assert [n["kind"] for n in unread["items"]] == ["urge", "task"]  # newest first: the 催办, then the 新待办
 
 
 def test_an_unclaimed_group_task_notifies_every_candidate(demo, as_user, db_session):

@@ -34,21 +34,22 @@ def notification_ids(html: str) -> list[int]:
 
 def test_the_nav_counts_unread_notifications_and_opening_one_marks_it_read(demo, browser, db_read):
     instance_id, head, task_id = at_unit_head(browser)
-    assert unread(head) == 0
-    assert "暂无通知" in main_text(head.get("/notifications").text)
+    assert unread(head) == 1  # the claim arrived: a 新待办
+    text = main_text(head.get("/notifications").text)
+    assert "共 1 条，未读 1 条" in text and "待办 未读 新待办：购买办公用品 “单位负责人审核”待您办理" in text
     clerk = browser("nyb_clerk")
     urge(clerk, instance_id)
-    assert unread(head) == 1
+    assert unread(head) == 2
 
     page = head.get("/notifications").text
     text = main_text(page)
-    assert "共 1 条，未读 1 条" in text and "催办 未读 李经办 催办：购买办公用品 请尽快" in text
-    [notice] = notification_ids(page)
+    assert "共 2 条，未读 2 条" in text and "催办 未读 李经办 催办：购买办公用品 请尽快" in text
+    [notice, arrived] = notification_ids(page)
     assert f'action="/notifications/{notice}/open"' in page
 
     opened = head.submit("/notifications", f"/notifications/{notice}/open", {})
     assert opened.status_code == 302 and opened.headers["Location"] == f"/tasks/{task_id}"
-    assert unread(head) == 0
+    assert unread(head) == 1
     assert "已读" in main_text(head.get("/notifications").text)
     assert db_read(select(Notification.read_at).where(Notification.id == notice))[0] is not None
     # Someone else's notification is not theirs to open.
@@ -62,8 +63,8 @@ def test_the_list_is_newest_first_and_read_all_clears_the_count(demo, browser, d
     clerk = browser("nyb_clerk")
     urge(clerk, first, "先办第一笔")
     urge(clerk, second, "再办第二笔")
-    assert len(db_read(select(Notification.id))) == 2
-    assert unread(head) == 2
+    assert len(db_read(select(Notification.id).where(Notification.kind == "urge"))) == 2
+    assert unread(head) == 4  # two 新待办, two 催办
 
     page = head.get("/notifications").text
     text = main_text(page)
@@ -71,7 +72,7 @@ def test_the_list_is_newest_first_and_read_all_clears_the_count(demo, browser, d
     response = head.submit("/notifications", "/notifications/read-all", {})
     assert response.status_code == 302 and response.headers["Location"] == "/notifications"
     page = head.get("/notifications").text
-    assert "已将 2 条通知标为已读" in main_text(page) and "未读 0 条" in main_text(page)
+    assert "已将 4 条通知标为已读" in main_text(page) and "未读 0 条" in main_text(page)
     assert unread(head) == 0 and 'action="/notifications/read-all"' not in page
     assert db_read(select(Notification.read_at).where(Notification.read_at.is_(None))) == []
 

@@ -354,7 +354,7 @@ def test_the_applicant_urges_once_and_again_too_soon_gets_429(demo, browser, db_
     instance_id, head, task_id = at_unit_head(browser)
     clerk = browser("nyb_clerk")
     assert "30 分钟内只能催办一次" in panel(clerk.get(f"/instances/{instance_id}").text, "urge")
-    assert 'id="nav-unread-count"' not in head.get("/").text
+    assert '<span class="count" id="nav-unread-count">1</span>' in head.get("/").text  # the 新待办
 
     response = clerk.submit(f"/instances/{instance_id}", f"/instances/{instance_id}/urge", {"comment": "请尽快"})
     assert response.status_code == 302
@@ -365,7 +365,7 @@ def test_the_applicant_urges_once_and_again_too_soon_gets_429(demo, browser, db_
     assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
     assert "你刚催办过，请 30 分钟后再催办" in panel(again.text, "urge")
     assert events(db_read, instance_id).count("instance_urged") == 1
-    assert '<span class="count" id="nav-unread-count">1</span>' in head.get("/").text
+    assert '<span class="count" id="nav-unread-count">2</span>' in head.get("/").text  # and the 催办
 
     # A supervisor may urge too.
     assert "催办" in panel(browser("duban").get(f"/instances/{instance_id}").text, "urge")
