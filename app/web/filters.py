@@ -29,7 +29,8 @@ FALLBACK_NAMES = {Fallback.HIGHER_HOLDER: "本级无人，由上级岗位办理"
 WAITING_NAMES = {"signers": "正在等待加签人（或会签成员）处理", "delegate": "正在等待被委派人回复意见"}
 PROXY_STATUS_NAMES = {"active": "生效中", "scheduled": "未开始", "ended": "已结束", "revoked": "已撤销"}
 NOTIFICATION_KIND_NAMES = {"task": "待办", "urge": "催办", "cc": "抄送", "empty_approver": "无人可办",
-                           "remind": "办理提醒", "escalate": "超时升级"}
+                           "remind": "办理提醒", "escalate": "超时升级", "returned": "退回", "approved": "已通过",
+                           "rejected": "未通过", "paid": "已支付", "bank_returned": "银行退票"}
 EVENT_NAMES = {
     EventType.INSTANCE_STARTED: "发起",
     EventType.INSTANCE_APPROVED: "通过",
