@@ -10,7 +10,7 @@ from app.web import (  # noqa: F401
     login,
     notifications,
     operations,
-    printing,
+    pickers,
     proxies,
     start,
     tasks,
