@@ -11,6 +11,7 @@ from app.web import (  # noqa: F401
     notifications,
     operations,
     pickers,
+    printing,
     proxies,
     start,
     tasks,
