@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := app/web/static/vendor
 export FLASK_APP := app:create_app
 
-.PHONY: run test install vendor bench lint clean-db
+.PHONY: run test test-browser install vendor bench lint clean-db
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -33,8 +33,13 @@ run: $(STAMP) vendor
 
 # One pytest worker per core, each on its own database (tests/conftest.py); PYTEST_WORKERS=0 runs in-process.
 PYTEST_WORKERS ?= auto
+# The browser tests (tests/browser) run with the rest; a failing one leaves its screenshots in test-artifacts/.
 test: $(STAMP) vendor
+	rm -rf test-artifacts/screenshots
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-browser: $(STAMP) vendor
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/browser $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench/engine_step.py
