@@ -158,5 +158,13 @@ document.addEventListener("input", (event) => {
   if (el.name) balancesAfter(el);
 });
 
+// A picker searches the unit chosen on the form (申请单位), when the form offers a choice.
+document.addEventListener("htmx:configRequest", (event) => {
+  const search = event.detail.elt;
+  if (!search.classList?.contains("pick-search")) return;
+  const org = search.closest("form")?.querySelector("select[name=org]");
+  if (org && org.value) event.detail.parameters.org = org.value;
+});
+
 document.addEventListener("DOMContentLoaded", () => init(document));
 document.addEventListener("htmx:load", (event) => init(event.target));
