@@ -100,12 +100,17 @@ class People:
     def __init__(self, chromium, base_url: str, device: dict):
         self.chromium, self.base_url, self.device = chromium, base_url, device
         self.pages = []  # (label, page), for the screenshots of a failure
+        self.errors = []  # what the browser's console reported as errors, on any page
 
     def __call__(self, username: str | None = None, password: str = DEMO_PASSWORD):
         context = self.chromium.new_context(base_url=self.base_url, **self.device)
         context.set_default_timeout(STEP_TIMEOUT_MS)
         page = context.new_page()
-        self.pages.append((username or "anonymous", page))
+        who = username or "anonymous"
+        self.pages.append((who, page))
+        # A script error or a CSP refusal (the pages' policy is strict) shows as a console error.
+        page.on("console", lambda m: self.errors.append(f"{who} {page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"{who} {page.url}: {exc}"))
         if username is not None:
             login(page, username, password)
         return page
@@ -113,6 +118,12 @@ class People:
     def close(self):
         for _, page in self.pages:
             page.context.close()
+
+
+def fits_the_screen(page) -> None:
+    """Nothing scrolls sideways: the page is no wider than the screen (phone first, 390 px)."""
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= screen, f"{page.url} is {width} px wide on a {screen} px screen"
 
 
 def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -132,6 +143,7 @@ def phone(chromium, live_server):
     people = People(chromium, live_server, PHONE)
     yield people
     people.close()
+    assert not people.errors, "the browser reported errors:\n" + "\n".join(people.errors)
 
 
 @pytest.fixture
@@ -140,6 +152,7 @@ def desktop(chromium, live_server):
     people = People(chromium, live_server, DESKTOP)
     yield people
     people.close()
+    assert not people.errors, "the browser reported errors:\n" + "\n".join(people.errors)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import IN_CI
+from tests.browser.conftest import IN_CI, fits_the_screen
 from tests.web.conftest import Browser
 from tests.web.helpers import at_unit_head, decide
 
@@ -32,6 +32,7 @@ def start_claim(page, title="购买办公用品", amount="1200.50", invoices="2"
     page.get_by_label("收款人").fill("镇供销社")
     page.get_by_label("发票张数").fill(invoices)
     page.get_by_label("说明", exact=True).fill("打印纸十箱")
+    fits_the_screen(page)
     page.get_by_role("button", name="提交申请").click()
     expect(page.locator(".flashes")).to_contain_text("申请已提交，业务编号")
     expect(page.get_by_role("heading", name=title)).to_be_visible()
@@ -76,6 +77,7 @@ def test_a_clerk_starts_an_expense_claim_and_finds_it_under_started(phone):
     row = clerk.locator("#results .row").filter(has_text="购买办公用品")
     expect(row).to_contain_text("当前：单位负责人审核")
     expect(row).to_contain_text("审批中")
+    fits_the_screen(clerk)
 
 
 def test_the_unit_head_opens_the_claim_from_todo_and_approves_it(phone):
@@ -85,6 +87,7 @@ def test_the_unit_head_opens_the_claim_from_todo_and_approves_it(phone):
     open_todo(head, "购买办公用品")
     expect(main(head)).to_contain_text("购买办公用品")
     expect(main(head)).to_contain_text("镇供销社")
+    fits_the_screen(head)
     head.get_by_label("同意", exact=True).check()
     head.get_by_label("意见（选填）").fill("情况属实，同意")
     head.get_by_role("button", name="提交", exact=True).click()
@@ -125,6 +128,7 @@ def test_a_reviewer_transfers_the_claim_to_the_other_reviewer(phone, live_app):
     panel = reviewer.locator("#op-transfer")
     panel.get_by_label("转办给").fill("cz_reviewer2")  # today a login name; a person picker is coming
     panel.get_by_label("转办说明").fill("我出差")
+    fits_the_screen(reviewer)
     panel.get_by_role("button", name="转办").click()
     expect(reviewer.locator(".flashes")).to_contain_text("已将“财政所审核”转办给 沈审核")
 
@@ -132,3 +136,11 @@ def test_a_reviewer_transfers_the_claim_to_the_other_reviewer(phone, live_app):
     open_todo(other, "购买办公用品")
     expect(main(other)).to_contain_text("蒋审核转办：我出差")
     expect(main(other)).to_contain_text("沈审核")
+
+
+def test_the_treasury_works_on_a_desktop_and_opens_its_empty_inbox(desktop):
+    cashier = desktop("guoku")
+    expect(main(cashier)).to_contain_text("暂无待办")
+    cashier.get_by_role("link", name="已办").click()
+    expect(main(cashier)).to_contain_text("还没有办理过的事项")
+    fits_the_screen(cashier)
