@@ -41,7 +41,7 @@ def test_the_unit_head_approves_three_claims_at_once_and_each_is_recorded_on_its
     head, instances, tasks = three_claims_at_the_unit_head(browser)
     page = head.get("/?view=todo")
     assert sorted(ticks(page.text)) == sorted(tasks.values())
-    assert "批量同意" in main_text(page.text)
+    assert "批量同意" in main_text(page.text) and 'data-check-all="batch-form"' in page.text  # 全选本页
 
     response = post_batch(head, tasks.values())
     assert response.status_code == 302 and response.headers["Location"] == "/?view=todo"
