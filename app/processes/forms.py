@@ -239,6 +239,12 @@ def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
             result[name] = [coerce_form_strings(items, row) if isinstance(row, dict) else row
                             for row in raw[name]]
             continue
+        if kind == "object" and isinstance(raw.get(name), dict):  # one input per key (approved_amounts[CODE])
+            entry = prop.get("additionalProperties") if isinstance(prop.get("additionalProperties"), dict) else {}
+            typed = coerce_form_strings({"properties": {k: entry for k in raw[name]}}, raw[name])
+            if typed:
+                result[name] = typed
+            continue
         value = (raw.get(name) or "").strip()
         if prop.get("x-widget") == "bank-account":
             value = re.sub(r"[\s-]+", "", value)  # as printed on a card or a letter: 6222 0210 …

@@ -44,6 +44,7 @@ class Field:
     total: str = ""  # lines: the column summed under the rows
     total_value: str = ""
     hint: str = ""  # what the field expects ("须为 8–32 位数字"), shown before anything goes wrong
+    entries: list["Field"] = field(default_factory=list)  # map: one input per key (approved_amounts[CODE])
 
     @property
     def input_id(self) -> str:
@@ -53,12 +54,20 @@ class Field:
 PICKERS = ("indicator", "project", "refcode")
 ROW_KEY = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)-(?P<index>\d{1,3})-(?P<cell>[a-z][a-z0-9_]*)$")
 MAX_ROWS = 200
+MAP_KEY = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\[(?P<key>[0-9A-Za-z_.-]{1,64})\]$")
 
 
 def _is_lines(prop: dict) -> bool:
     items = prop.get("items")
     return prop.get("type") == "array" and isinstance(items, dict) and items.get("type") == "object" \
         and isinstance(items.get("properties"), dict)
+
+
+def _is_map(prop: dict) -> bool:
+    """An object keyed by the codes of another field's lines ("x-keys-from": "lines.indicator_code"),
+    e.g. the amounts a reviewer approves per indicator of a plan: one input per code, no JSON."""
+    return prop.get("type") == "object" and isinstance(prop.get("additionalProperties"), dict) \
+        and isinstance(prop.get("x-keys-from"), str) and "." in prop["x-keys-from"]
 
 
 def _widget(prop: dict) -> str:
@@ -71,6 +80,8 @@ def _widget(prop: dict) -> str:
         return "date" if prop.get("format") == "date" else "text"
     if _is_lines(prop):
         return "lines"
+    if _is_map(prop):
+        return "map"
     if kind in ("number", "integer"):
         return "number"
     if kind == "boolean":
@@ -125,8 +136,24 @@ def build_fields(schema: dict, values=None, errors: dict[str, list[str]] | None 
     for name, prop in (schema.get("properties") or {}).items():
         prop = prop if isinstance(prop, dict) else {}
         raw = values.get(name, None if submitted else prop.get("default"))
-        fields.append(_field(name, prop, raw, name in required, errors, submitted))
+        f = _field(name, prop, raw, name in required, errors, submitted)
+        if f.widget == "map":
+            _fill_map(f, prop, raw if isinstance(raw, dict) else {}, values, errors)
+        fields.append(f)
     return fields
+
+
+def _fill_map(f: Field, prop: dict, given: dict, values: dict, errors: dict) -> None:
+    """One input per key: the keys the lines named by "x-keys-from" hold, else the ones already given."""
+    lines_name, key_cell = prop["x-keys-from"].split(".", 1)
+    lines = values.get(lines_name) if isinstance(values.get(lines_name), list) else []
+    keys = [str(row.get(key_cell)) for row in lines if isinstance(row, dict) and row.get(key_cell)] or list(given)
+    entry = prop["additionalProperties"]
+    for key in dict.fromkeys(keys):
+        cell = _field(f"{f.name}[{key}]", entry, given.get(key), False, {}, True)
+        cell.label = key
+        cell.errors = list(errors.get(f"{f.name}.{key}", []))
+        f.entries.append(cell)
 
 
 def _field(name: str, prop: dict, raw, required: bool, errors: dict, submitted: bool) -> Field:
@@ -135,7 +162,7 @@ def _field(name: str, prop: dict, raw, required: bool, errors: dict, submitted: 
         name=name, label=str(prop.get("title") or name), widget=widget,
         required=required and widget != "checkbox",
         description=prop.get("description") or (_json_hint(prop) if widget == "json" else None),
-        value="" if widget == "lines" else _as_text(raw),
+        value="" if widget in ("lines", "map") else _as_text(raw),
         checked=(raw in TRUE_STRINGS or raw is True) if submitted else raw is True,
         options=list(zip([_as_text(v) for v in prop.get("enum") or []],
                          [_as_text(v) for v in prop.get("x-enum-labels") or prop.get("enum") or []], strict=False)),
@@ -152,7 +179,7 @@ def _own_errors(name: str, widget: str, errors: dict) -> list[str]:
     """The field's messages; a line editor shows its cells' messages on their rows, any other field takes
     the messages of its parts (approved_amounts.X) itself."""
     own = list(errors.get(name, []))
-    if widget != "lines":
+    if widget not in ("lines", "map"):
         own += [m for key, found in errors.items() if key.startswith(name + ".") for m in found]
     return own
 
@@ -205,10 +232,13 @@ def posted_values(schema: dict, form) -> dict:
 
     `_add_row=<field>` asks for one more blank row, `_remove_row=<field>-<i>` drops a row: the buttons
     of the editor when the browser runs no script (the page is shown again, nothing is submitted)."""
-    values = {k: form.get(k) for k in form.keys() if not ROW_KEY.match(k)}
+    values = {k: form.get(k) for k in form.keys() if not ROW_KEY.match(k) and not MAP_KEY.match(k)}
     for name, prop in (schema.get("properties") or {}).items():
         if isinstance(prop, dict) and _is_lines(prop):
             values[name] = _posted_rows(name, form)
+        elif isinstance(prop, dict) and _is_map(prop):
+            values[name] = {m["key"]: form.get(k) for k in form.keys()
+                            if (m := MAP_KEY.match(k)) and m["name"] == name}
     return values
 
 

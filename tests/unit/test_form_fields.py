@@ -98,3 +98,22 @@ def test_a_box_the_step_must_tick_is_named_when_unticked():
         "documents_complete": ["须确认“票据齐全、合规”后才能提交"]}
     assert unconfirmed_fields(review, {"documents_complete": True}) == {}
     assert unconfirmed_fields(form("payment", "unit_head_review"), {}) == {}
+
+
+def test_amounts_keyed_by_the_plans_indicators_are_one_input_each():
+    review = form("fund_plan", "finance_review")
+    stored = {"lines": [{"indicator_code": "SFZ2026ZB00000001", "amount": Decimal("500.00")},
+                        {"indicator_code": "SFZ2026ZB00000002", "amount": Decimal("300.00")}]}
+    [amounts] = build_fields(review, stored)
+    assert amounts.widget == "map"
+    assert [c.name for c in amounts.entries] == ["approved_amounts[SFZ2026ZB00000001]",
+                                                 "approved_amounts[SFZ2026ZB00000002]"]
+    post = MultiDict({"approved_amounts[SFZ2026ZB00000001]": "400", "approved_amounts[SFZ2026ZB00000002]": " ",
+                      "decision": "approve"})
+    values = posted_values(review, post)
+    data = coerce_form_strings(review, values)
+    assert data == {"approved_amounts": {"SFZ2026ZB00000001": Decimal("400")}}
+    assert validate_form_data(review, data) == {}
+    assert coerce_form_strings(review, posted_values(review, MultiDict({"decision": "approve"}))) == {}
+    [again] = build_fields(review, values, {"approved_amounts.SFZ2026ZB00000001": ["不能小于 0"]}, submitted=True)
+    assert [(c.value, c.errors) for c in again.entries] == [("400", ["不能小于 0"]), (" ", [])]
