@@ -185,6 +185,30 @@ def test_a_proxy_hears_of_the_task_they_may_do_for_the_one_away(office, addresse
     assert in_app(office, "zfb_head", iid) == [("task", f"/tasks/{task['id']}")]
 
 
+
+@pytest.mark.parametrize("marker, first_told", [({}, ["cz_reviewer", "cz_reviewer2"]),
+                                                ({"sequential": True}, ["cz_reviewer"])])
+def test_each_open_member_of_a_multi_approver_step_hears_of_their_own_task(demo, tmp_path, as_user, db_session,
+                                                                            marker, first_told):
+    from tests.integration.processes import act, deploy, my_task, start
+    from tests.integration.test_multi_approver import joint_review
+
+    process_id = "joint_seq_told" if marker else "joint_all_told"
+    deploy(demo, tmp_path, joint_review(process_id, **marker))
+    iid = start(as_user("nyb_clerk"), process_id)["id"]
+    told = {u: [k for k, _ in in_app_of(as_user(u), iid)] for u in ("cz_reviewer", "cz_reviewer2")}
+    assert told == {u: ["task"] if u in first_told else [] for u in told}
+    for username in first_told:  # each member's notice opens their own member task, not the step
+        assert in_app_of(as_user(username), iid) == [("task", f"/tasks/{my_task(as_user(username), iid)['id']}")]
+    first = as_user("cz_reviewer")
+    assert act(first, my_task(first, iid)["id"]).status_code == 200
+    assert [k for k, _ in in_app_of(as_user("cz_reviewer2"), iid)] == ["task"]  # in turn: now the second
+
+
+def in_app_of(api, iid) -> list[tuple[str, str]]:
+    body = api.get("/api/v1/notifications", query_string={"per_page": 100}).get_json()
+    return [(n["kind"], n["link"]) for n in body["items"] if n["instance_id"] == iid]
+
 # -- 通知设置 through the API ------------------------------------------------------------------------------
 
 def test_preferences_start_with_every_kind_and_a_put_replaces_them(demo, as_user):
