@@ -65,6 +65,8 @@ class ProcessModel:
     flows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # element id -> ids its sequence flows reach
     kinds: dict[str, str] = field(default_factory=dict)  # element id -> BPMN tag (userTask, endEvent…)
     calls: dict[str, tuple[Node, str]] = field(default_factory=dict)  # call activity id -> (node, called process)
+    # (source, target) -> the name (else the condition) of a conditional flow: why a step may be on the path.
+    flow_labels: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def end_outcomes(self) -> dict[str, str]:
@@ -215,10 +217,21 @@ def read_process_model(tree: etree._ElementTree, filename: str) -> ProcessModel:
         multi_steps=_multi_steps(process, lanes),
         properties=_properties(process),
         flows=_flows(process),
+        flow_labels=_flow_labels(process),
         kinds={n.id: n.kind for n in nodes},
         calls={el.get("id"): (_node(el, lanes), el.get("calledElement") or "")
                for el in process.iter(f"{{{BPMN_NS}}}callActivity")},
     )
+
+
+def _flow_labels(process) -> dict[tuple[str, str], str]:
+    labels = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        condition = _text(flow.find("bpmn:conditionExpression", NS))
+        if condition:
+            name = (flow.get("name") or "").strip()
+            labels[(flow.get("sourceRef", ""), flow.get("targetRef", ""))] = name or condition
+    return labels
 
 
 def _flows(process) -> dict[str, tuple[str, ...]]:

@@ -13,9 +13,12 @@ from app.models import EventType, InstanceStatus, ProcessInstance, User
 from app.runtime import deps, runtime
 from app.web import bp
 from app.web.errors import REFUSALS, refusal_status, retry_after
-from app.web.filters import DECISION_NAMES, FALLBACK_NAMES, KIND_NAMES, role_name
-from app.web.forms import Refusal, data_rows, field_properties, refusal
+from app.web.filters import DECISION_NAMES, FALLBACK_NAMES, KIND_NAMES, role_name, yuan
+from app.web.forms import Refusal, field_properties, refusal
+from app.web.presenters import code_names, sheet
 from app.web.render import page
+from app.web.sheet import instance_view
+from app.web.system_steps import system_sentences
 
 POSITION_NAMES = {"before": "在前", "after": "在后"}
 MODE_NAMES = {"sequential": "依次", "parallel": "同时"}
@@ -88,23 +91,37 @@ def event_detail(event: dict, people: dict[str, str]) -> str | None:
         return f"已通知 {len(data.get('notified') or [])} 人"
     if kind == EventType.ATTACHMENT_ADDED:
         return data.get("filename")
+    if kind == EventType.BANK_RESULT:
+        said = "已支付" if data.get("status") == "paid" else f"退回：{data.get('reason') or '未说明原因'}"
+        return f"银行回单（流水号 {data.get('bank_ref')}）：{said}"
+    if kind == EventType.PAYMENT_RETURNED:
+        return f"退票 {yuan(data.get('amount'))}，原因：{data.get('reason') or '未说明'}，额度已恢复"
     if kind == EventType.TASK_FALLBACK:
         return f"{role_name(data.get('role'))}：{FALLBACK_NAMES.get(data.get('reason'), data.get('reason') or '')}"
     return None
 
 
-def timeline(history: list[dict], deployed) -> list[dict]:
+def _submitted(history: list[dict], properties: dict):
+    """What each completion filled in, as a sheet; the codes of them all named in one look-up."""
+    filled = [(e["seq"], (e["data"] or {}).get("data")) for e in history if e["type"] == EventType.TASK_COMPLETED]
+    filled = [(seq, data) for seq, data in filled if isinstance(data, dict) and data]
+    names = code_names(db.session, [data for _, data in filled], properties) if filled else None
+    return {seq: sheet(data, properties, names) for seq, data in filled}
+
+
+def timeline(history: list[dict], deployed, instance_id: int) -> list[dict]:
     properties = field_properties(deployed)
     names = _step_names(history, deployed)
     people = _people(history)
+    submitted = _submitted(history, properties)
+    system = system_sentences(db.session, deployed, instance_id, history)
     rows = []
     for event in history:
         data = event["data"] or {}
         rows.append({**event, "data": data, "step": names.get(event["task_id"]) or data.get("name"),
-                     "detail": event_detail(event, people),
+                     "detail": system.get(event["seq"]) or event_detail(event, people),
                      "comment": data.get("comment") if event["type"] in WITH_COMMENT else None,
-                     "submitted": data_rows(data.get("data"), properties)
-                     if event["type"] == EventType.TASK_COMPLETED else []})
+                     "submitted": submitted.get(event["seq"], [])})
     return rows
 
 
@@ -118,7 +135,9 @@ def instance_page(instance_id: int, *, refused: Refusal | None = None, status: i
     panels = {"withdraw": running and row.initiator_id == user.id,
               "urge": running and may_urge(db.session, user, row)}
     refused = refused or Refusal("", "")
-    return page("instance.html", status, headers, instance=detail, history=timeline(detail["history"], deployed),
+    return page("instance.html", status, headers, instance=detail,
+                history=timeline(detail["history"], deployed, instance_id),
+                view=instance_view(db.session, deployed, row),
                 attachments=attachments_of(db.session, user, instance_id), panels=panels, refused=refused,
                 top_refusal=bool(refused.op) and not panels.get(refused.op, False))
 

@@ -15,10 +15,13 @@ from app.processes.forms import coerce_form_strings
 from app.runtime import deps, runtime
 from app.web import bp
 from app.web.filters import DECISION_NAMES
-from app.web.forms import Refusal, build_fields, data_rows, field_properties, split_errors
+from app.web.forms import Refusal, build_fields, split_errors
 from app.web.render import page
+from app.web.sheet import task_view
 
 DECISIONS = [(Decision.APPROVE.value, "同意"), (Decision.REJECT.value, "不同意")]
+# Where the page was opened from (?from=done), for the breadcrumb.
+CRUMBS = {"todo": "待办", "done": "已办", "started": "我发起的", "cc": "抄送我的"}
 SIGNER_KINDS = (TaskKind.SIGNER_BEFORE, TaskKind.SIGNER_AFTER)
 POSITIONS = [("before", "在我之前（先签，再回到我）"), ("after", "在我之后（我同意后再签）")]
 MODES = [("sequential", "依次"), ("parallel", "同时")]
@@ -27,6 +30,12 @@ MODES = [("sequential", "依次"), ("parallel", "同时")]
 def _deployed_of(instance_id: int):
     instance = db.session.get(ProcessInstance, instance_id)  # already in the session after a detail read
     return runtime().catalog.get(db.session, instance.definition_id, instance.called_definition_ids)
+
+
+def decisions_of(form: dict) -> list[tuple[str, str]]:
+    """同意 / 不同意, or what the step's form calls them ("x-decision-labels": {"approve": "提交银行"})."""
+    labels = form.get("x-decision-labels") if isinstance(form.get("x-decision-labels"), dict) else {}
+    return [(value, str(labels.get(value) or label)) for value, label in DECISIONS]
 
 
 def _return_targets(user: User, detail: dict) -> list:
@@ -51,15 +60,20 @@ def _removable(detail: dict, user: User) -> set[int]:
             and (is_approver or (t.get("added_by") or {}).get("id") == user.id)}
 
 
+def _done_by(detail: dict, user: User) -> bool:
+    return detail["state"] == TaskState.COMPLETED and (detail["completed_by"] or {}).get("id") == user.id
+
+
 def _panels(detail: dict, user: User, targets: list) -> dict[str, bool]:
     """Which operation forms the page offers; the use cases decide again on every POST."""
     running = detail["instance"]["status"] == InstanceStatus.RUNNING
     ready = detail["state"] == TaskState.READY
     assignee = (detail["assignee"] or {}).get("id")
-    done_by_me = detail["state"] == TaskState.COMPLETED and (detail["completed_by"] or {}).get("id") == user.id
+    done_by_me = _done_by(detail, user)
+    # The applicant's own step is theirs alone: nobody to hand it to, no group to give it back to.
     return {
         "return": bool(targets),
-        "transfer": detail["can_transfer"],
+        "transfer": detail["can_transfer"] and not detail["is_application"],
         "delegate": detail["can_delegate"],
         "signers": detail["can_add_signer"],
         "cc": (running and ready and (detail["can_act"] or assignee == user.id)) or done_by_me,
@@ -86,10 +100,14 @@ def task_page(task_id: int, *, submitted=None, details=None, message: str | None
         fields = build_fields(form, submitted, by_field, submitted=True)
     panels = _panels(detail, user, targets)
     refused = refused or Refusal("", "")
+    # From ?from=, else where such a task is listed: one the viewer has done is in their 已办.
+    came_from = request.args.get("from") or ("done" if _done_by(detail, user) else "todo")
     return page(
         "task.html", status, headers, task=detail, fields=fields,
-        data_rows=data_rows(detail["data"], field_properties(_deployed_of(detail["instance_id"]), form)),
-        decisions=DECISIONS, errors=by_field, other_errors=other, message=message,
+        view=task_view(db.session, _deployed_of(detail["instance_id"]), detail),
+        crumb=(came_from if came_from in CRUMBS else "todo", CRUMBS.get(came_from, "待办")),
+        may_unclaim=detail["can_unclaim"] and not detail["is_application"],
+        decisions=decisions_of(form), errors=by_field, other_errors=other, message=message,
         decision=(submitted or {}).get("decision"), comment=(submitted or {}).get("comment", ""),
         parent=_parent_of(detail), targets=targets, panels=panels, refused=refused,
         # A refusal of a form the page no longer offers (the task moved on) is shown at the top.
@@ -122,7 +140,8 @@ def complete(task_id):
     except InvalidInput as exc:
         return task_page(task_id, submitted=request.form, details=exc.details, message=exc.message,
                          status=400)
-    flash(f"已办理“{done.name}”：{DECISION_NAMES.get(done.decision, done.decision)}", "success")
+    said = dict(decisions_of(task_form(db.session, runtime().catalog, task_id))).get(done.decision)
+    flash(f"已办理“{done.name}”：{said or DECISION_NAMES.get(done.decision, done.decision)}", "success")
     return redirect(url_for("web.instance", instance_id=done.instance_id))
 
 
