@@ -88,8 +88,11 @@ def complete(body, task_id):
             "next_tasks": [task_brief(t) for t in next_tasks]}
 
 
+MAX_ID = 2**63 - 1  # a task id is a bigint: anything larger names no task and must not reach the database
+
+
 class BatchCompleteRequest(Schema):
-    task_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+    task_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), required=True,
                            validate=validate.Length(min=1, max=MAX_BATCH),
                            metadata={"description": f"要同意的任务，1 到 {MAX_BATCH} 个；重复的只办理一次"})
     decision = fields.String(required=True, validate=validate.OneOf(["approve"]),

@@ -38,6 +38,7 @@ OVERDUE_NAMES = {"todo": "只看逾期未办的", "done": "只看逾期办理的
 FILTER_KEYS = ("process", "status", "date_from", "date_to", "amount_min", "amount_max", "q", "overdue", "sort",
                "per_page")
 MAX_PAGE = 100000
+MAX_TASK_ID = 2**63 - 1  # task ids are bigints
 
 
 def _date(args, key, errors) -> date | None:
@@ -143,7 +144,7 @@ def batch_message(results) -> tuple[str, str]:
 def _task_ids(values: list[str]) -> list[int]:
     ids = []
     for value in values:
-        if not value.strip().isdigit():
+        if not value.strip().isdigit() or int(value) > MAX_TASK_ID:
             raise InvalidInput("所选待办有误，请刷新后重试", {"task_ids": ["须为任务编号"]})
         ids.append(int(value))
     return ids

@@ -117,11 +117,15 @@ def test_a_step_whose_form_asks_for_more_gets_no_box_and_is_refused_by_name(aski
         assert steps_of(db_read, tasks[title]).state == TaskState.READY
 
 
-def test_a_batch_with_nothing_ticked_says_so(demo, browser):
-    head, _, _ = three_claims_at_the_unit_head(browser)
+def test_a_batch_with_nothing_ticked_or_a_made_up_id_says_so_and_does_nothing(demo, browser, db_read):
+    head, _, tasks = three_claims_at_the_unit_head(browser)
     response = post_batch(head, [])
     assert response.status_code == 302
     assert "请先勾选要同意的待办" in main_text(head.get("/?view=todo").text)
+    for bad in ("abc", str(10**30)):
+        post_batch(head, [tasks["购买打印纸"], bad])
+        assert "所选待办有误，请刷新后重试" in main_text(head.get("/?view=todo").text)
+    assert steps_of(db_read, tasks["购买打印纸"]).state == TaskState.READY
 
 
 def test_another_persons_task_in_a_batch_is_reported_without_its_title(demo, browser, db_read):
@@ -164,6 +168,7 @@ def test_the_api_refuses_a_bad_batch_with_field_messages_and_does_nothing(demo, 
                         ({"task_ids": [], "decision": "approve"}, "task_ids"),
                         ({"task_ids": list(range(1, 52)), "decision": "approve"}, "task_ids"),
                         ({"task_ids": ["x"], "decision": "approve"}, "task_ids.0"),
+                        ({"task_ids": [10**30], "decision": "approve"}, "task_ids.0"),
                         ({"task_ids": [tasks["购买打印纸"]]}, "decision"),
                         ({"task_ids": [tasks["购买打印纸"]], "decision": "approve", "comment": "长" * 2001},
                          "comment")]:
