@@ -27,6 +27,24 @@ def in_scope(session: Session, instance: ProcessInstance):
                           or_(Org.path.like(path + "%"), literal(path).like(Org.path + "%")))
 
 
+def deciders_of(session: Session, instance: ProcessInstance, bpmn_id: str) -> set[int]:
+    """Who decided another step of the request (C17: they may not take part in this one)."""
+    return set(session.scalars(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == TaskState.COMPLETED, HumanTask.bpmn_id != bpmn_id,
+        HumanTask.kind != TaskKind.DELEGATE, HumanTask.decision.in_([Decision.APPROVE, Decision.REJECT]))))
+
+
+def why_not(user: User, acting_user: User, instance: ProcessInstance, deciders: set[int]) -> str | None:
+    """Why an active person of the township may not be handed this work, or None (also the pages' picker)."""
+    if user.id == acting_user.id:
+        return "不能指定自己"
+    if user.id == instance.initiator_id:
+        return "是申请人，不能参与审批（不相容岗位分离）"
+    if user.id in deciders:
+        return "已审批过本申请的其他环节（不相容岗位分离）"
+    return None
+
+
 def pick_users(session: Session, instance: ProcessInstance, usernames, *, field: str, acting_user: User,
                allow_same_approver: bool, bpmn_id: str, at_most: int = 10) -> list[User]:
     """The users named, checked one by one; InvalidInput listing every problem under `field`."""
@@ -37,20 +55,14 @@ def pick_users(session: Session, instance: ProcessInstance, usernames, *, field:
         raise InvalidInput("人数过多", {field: [f"最多 {at_most} 人"]})
     found = {u.username: u for u in session.scalars(
         select(User).where(User.username.in_(names), User.active.is_(True), in_scope(session, instance)))}
-    deciders = set() if allow_same_approver else set(session.scalars(select(HumanTask.completed_by_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == TaskState.COMPLETED, HumanTask.bpmn_id != bpmn_id,
-        HumanTask.kind != TaskKind.DELEGATE, HumanTask.decision.in_([Decision.APPROVE, Decision.REJECT]))))
+    deciders = set() if allow_same_approver else deciders_of(session, instance, bpmn_id)
     problems = []
     for name in names:
         user = found.get(name)
         if user is None:
             problems.append(f"{name}：不存在、已停用，或不在本申请所属乡镇")
-        elif user.id == acting_user.id:
-            problems.append(f"{name}：不能指定自己")
-        elif user.id == instance.initiator_id:
-            problems.append(f"{name}：是申请人，不能参与审批（不相容岗位分离）")
-        elif user.id in deciders:
-            problems.append(f"{name}：已审批过本申请的其他环节（不相容岗位分离）")
+        elif reason := why_not(user, acting_user, instance, deciders):
+            problems.append(f"{name}：{reason}")
     if problems:
         raise InvalidInput("人员不符合要求", {field: problems})
     return [found[n] for n in names]

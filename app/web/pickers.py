@@ -4,22 +4,41 @@ GET /pick/indicators?q=&org=   the indicators the user sees (the same scope as G
                                with project, codes and 可用 balance;
 GET /pick/projects?q=&org=     the 项目库's projects in the library the user sees (as GET /api/v1/projects);
 GET /pick/codes/<kind>?q=      active codes of one table at the level a budget line uses; an 部门预算经济分类
-                               shows the 政府预算经济分类 it maps to (C15).
+                               shows the 政府预算经济分类 it maps to (C15);
+GET /pick/people?task=&op=&q=  the people a task's 转办/委派/加签/抄送 may name (app/approvals/targets.py),
+                               by Chinese name, pinyin initials or login name; the refused with the reason.
 The choice buttons carry the code in data-value; static/pickers.js puts it into the field.
 """
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import abort, render_template, request
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app import ledger
 from app.api.budget import indicators_seen, org_code_is, projects_seen
+from app.approvals import targets
 from app.auth.request import load_user
 from app.extensions import db
-from app.models import Indicator, Project, ProjectStatus, RefCode, RefKind
+from app.inbox.visibility import can_see_instance
+from app.models import (
+    ROLE_NAMES,
+    HumanTask,
+    Indicator,
+    ProcessInstance,
+    Project,
+    ProjectStatus,
+    RefCode,
+    RefKind,
+    RoleGrant,
+    User,
+)
 from app.models.refdata import REF_KIND_NAMES
 from app.refdata.rules import LEAF_LENGTH
+from app.runtime import runtime
 from app.web import bp
 
 LIMIT = 20
@@ -113,3 +132,66 @@ def _mapping(session, row: RefCode) -> str:
     name = session.scalar(select(RefCode.name).where(RefCode.kind == RefKind.ECON_GOV,
                                                      RefCode.code == row.gov_code))
     return f"对应政府预算经济分类 {row.gov_code} {name or ''}".rstrip()
+
+
+# --- people ------------------------------------------------------------------------------------------
+
+PERSON_OPS = {"transfer", "delegate", "signers", "cc"}
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    name: str
+    where: str  # roles and orgs, to tell two 王经办 apart
+    refused: str | None  # why the operation does not offer them (C17, the applicant, oneself)
+
+
+@bp.get("/pick/people")
+def pick_people():
+    """The people a task's operation may name (转办, 委派, 加签, 抄送), searched by Chinese name, pinyin
+    initials (zzr for 周主任) or login name; those the rules refuse are listed with the reason."""
+    session, user = db.session, load_user()
+    op = request.args.get("op", "")
+    task = session.get(HumanTask, request.args.get("task", type=int) or 0)
+    if op not in PERSON_OPS or task is None or not can_see_instance(session, user, task.instance_id):
+        abort(404)
+    instance = session.get(ProcessInstance, task.instance_id)
+    people = session.scalars(select(User).options(selectinload(User.grants).joinedload(RoleGrant.org))
+                             .where(User.active.is_(True), targets.in_scope(session, instance))
+                             .order_by(User.id)).all()
+    text = _query_text().lower()
+    matching = sorted((p for p in people if not text or _matches(p, text)),
+                      key=lambda p: _pinyin(p.display_name)[1])[:LIMIT]  # in pinyin order, as a phone book
+    deciders = set() if op == "cc" or _same_approver_allowed(session, instance) \
+        else targets.deciders_of(session, instance, task.bpmn_id)
+    found = [Person(p.username, p.display_name, _where(p), _refusal(op, p, user, instance, deciders))
+             for p in matching]
+    return render_template("_pick_people.html", people=found, query=_query_text(), multi=op in ("signers", "cc"))
+
+
+def _refusal(op: str, person: User, user: User, instance, deciders: set[int]) -> str | None:
+    if op == "cc":
+        return "不能抄送给自己" if person.id == user.id else None
+    return targets.why_not(person, user, instance, deciders)
+
+
+def _same_approver_allowed(session, instance) -> bool:
+    deployed = runtime().catalog.get(session, instance.definition_id, instance.called_definition_ids)
+    return deployed.bundle.model.properties.get("allow_same_approver") == "true"
+
+
+@lru_cache(maxsize=4096)
+def _pinyin(name: str) -> tuple[str, str]:
+    """(initials, full pinyin) of a Chinese name: 周主任 -> ("zzr", "zhouzhuren")."""
+    return ("".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(), "".join(lazy_pinyin(name)).lower())
+
+
+def _matches(person: User, text: str) -> bool:
+    initials, full = _pinyin(person.display_name)
+    return (text in person.display_name.lower() or person.username.lower().startswith(text)
+            or initials.startswith(text) or full.startswith(text))
+
+
+def _where(person: User) -> str:
+    return "、".join(f"{ROLE_NAMES.get(g.role, g.role)}（{g.org.name}）" for g in person.grants)

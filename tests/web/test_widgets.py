@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.models import BudgetLine, HumanTask, Payment, ProcessInstance
 from tests.integration import conftest as budget
 from tests.web.conftest import field_block, main_text
-from tests.web.helpers import decide, start_claim, todo_task_of
+from tests.web.helpers import at_unit_head, decide, start_claim, todo_task_of
 
 # The budget fixtures (示范镇 with code tables, a project in the library, two released indicators).
 march, office, funded, project_in_library = budget.march, budget.office, budget.funded, budget.project_in_library
@@ -148,3 +148,28 @@ def test_an_unticked_confirmation_is_refused_and_the_task_stays(demo, browser, d
 
     rejected = decide(reviewer, task_id, decision="reject", comment="缺发票", budget_subject="30201")
     assert rejected.status_code == 302  # a rejection is not asked to confirm what it rejects
+
+
+def people_offered(html: str) -> list[str]:
+    return re.findall(r'class="pick-option" data-value="([^"]+)"', html)
+
+
+def test_the_person_picker_offers_only_whom_the_operation_allows_and_says_why_not(demo, browser):
+    _instance_id, head, task_id = at_unit_head(browser)
+    first = head.get(f"/pick/people?task={task_id}&op=transfer").text
+    assert len(people_offered(first)) > 10 and "qs_clerk" not in first  # not another township's people
+    heads = head.get(f"/pick/people?task={task_id}&op=transfer&q=主任").text
+    assert "zfb_head" in people_offered(heads) and "nyb_head" not in people_offered(heads)
+    assert "不可选：不能指定自己" in heads and "政府办" in heads
+    applicant = head.get(f"/pick/people?task={task_id}&op=delegate&q=李经办").text
+    assert people_offered(applicant) == [] and "不可选：是申请人，不能参与审批（不相容岗位分离）" in applicant
+    assert people_offered(head.get(f"/pick/people?task={task_id}&op=transfer&q=qs").text) == []
+
+    by_initials = head.get(f"/pick/people?task={task_id}&op=transfer&q=zzr").text
+    # 赵主任 and 郑主任 offered; 周主任 is the head themselves
+    assert set(people_offered(by_initials)) == {"zfb_head", "swb_head"} and "周主任" in by_initials
+    assert people_offered(head.get(f"/pick/people?task={task_id}&op=signers&q=zhaozhu").text) == ["zfb_head"]
+    assert people_offered(head.get(f"/pick/people?task={task_id}&op=cc&q=李经").text) == ["nyb_clerk"]
+
+    assert head.get(f"/pick/people?task={task_id}&op=nonsense").status_code == 404
+    assert browser("swb_clerk").get(f"/pick/people?task={task_id}&op=transfer").status_code == 404

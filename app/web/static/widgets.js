@@ -35,10 +35,18 @@ function choose(option) {
   const picker = option.closest(".picker");
   const input = codeInput(picker);
   if (!input) return;
-  input.value = option.dataset.value;
-  input.dispatchEvent(new Event("change", { bubbles: true }));
+  const chosen = picker.querySelector(".pick-chosen");
   const detail = option.querySelector(".pick-detail")?.textContent || "";
-  picker.querySelector(".pick-chosen").textContent = `已选：${option.dataset.label}${detail ? "（" + detail + "）" : ""}`;
+  if (picker.dataset.multi) {  // 加签, 抄送: several people, the login names comma-separated
+    const names = input.value.split(/[\s,，、;；]+/).filter(Boolean);
+    if (!names.includes(option.dataset.value)) names.push(option.dataset.value);
+    input.value = names.join(", ");
+    chosen.textContent = (chosen.textContent ? chosen.textContent + "、" : "已选：") + option.dataset.label;
+  } else {
+    input.value = option.dataset.value;
+    chosen.textContent = `已选：${option.dataset.label}${detail ? "（" + detail + "）" : ""}`;
+  }
+  input.dispatchEvent(new Event("change", { bubbles: true }));
   if (option.dataset.available !== undefined) {
     picker.dataset.available = option.dataset.available;
     showBalance(picker);
