@@ -1,7 +1,8 @@
 """GET /instances/<id>/print: the printable 审批单 of a request (A4, static/print.css).
 
-The request's content, every step someone handled (who, 代X, when, decision, comment), the control rules'
-latest results and the attachments with their SHA-256. Seen by exactly who may see the request page: the
+The request's content (as the request page's sheet reads it), the payment where money moved, every step
+someone handled (who, 代X, when, decision, comment), the control rules' latest results and the attachments
+with their SHA-256. Seen by exactly who may see the request page: the
 same read (instance_detail) answers 404 to anyone else. The signed PDF will be made from this view.
 """
 from app import clock
@@ -14,9 +15,9 @@ from app.runtime import runtime
 from app.web import bp
 from app.web.filters import DECISION_NAMES, KIND_NAMES
 from app.web.forms import data_rows, field_properties
+from app.web.presenters import code_names, control_rows, payment_panel, sheet
 from app.web.render import page
 
-OUTCOME_NAMES = {"pass": "通过", "warn": "提醒", "block": "阻断", "info": "提示"}
 # The history rows that are a person's decision on the request, and how the sheet words each.
 STEP_EVENTS = {EventType.TASK_COMPLETED, EventType.DELEGATE_ANSWERED, EventType.TASK_RETURNED,
                EventType.INSTANCE_WITHDRAWN, EventType.APPROVAL_WITHDRAWN}
@@ -60,15 +61,20 @@ def approval_steps(history: list[dict], deployed) -> list[dict]:
 
 
 def application_rows(history: list[dict], deployed) -> list[tuple[str, str]]:
-    """What the applicant last submitted (a resubmission replaces the first), labelled by the forms."""
+    """What the applicant last submitted (a resubmission replaces the first), as the request page's sheet
+    reads it: labels from the forms, codes with their names."""
     submitted = [e["data"].get("data") for e in history
                  if e["type"] == EventType.TASK_COMPLETED and e["data"].get("decision") == Decision.SUBMIT]
-    return data_rows(submitted[-1] if submitted else {}, field_properties(deployed))
+    data, properties = (submitted[-1] if submitted else None) or {}, field_properties(deployed)
+    return sheet(data, properties, code_names(db.session, data, properties))
 
 
 def rule_rows(instance_id: int) -> list[dict]:
-    return [{"rule": r["rule"], "outcome": r["outcome"], "outcome_name": OUTCOME_NAMES.get(r["outcome"], r["outcome"]),
-             "message": r["message"], "checked_at": r["checked_at"]} for r in control_results(db.session, instance_id)]
+    """Each rule's latest verdict (blocks first), with when it was checked."""
+    results = control_results(db.session, instance_id)
+    checked = {r["rule"]: r["checked_at"] for r in results}
+    return [{"rule": r.rule, "name": r.name, "outcome": r.outcome, "word": r.word, "message": r.message,
+             "checked_at": checked.get(r.rule)} for r in control_rows(results)]
 
 
 @bp.get("/instances/<int:instance_id>/print")
@@ -80,4 +86,5 @@ def print_instance(instance_id):
     history = [{**e, "data": e["data"] or {}} for e in detail["history"]]
     return page("print.html", instance=detail, application=application_rows(history, deployed),
                 steps=approval_steps(history, deployed), rules=rule_rows(instance_id),
+                payment=payment_panel(db.session, instance_id),
                 attachments=attachments_of(db.session, user, instance_id), printed_at=clock.now())

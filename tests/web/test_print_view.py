@@ -78,6 +78,10 @@ def test_the_print_view_of_a_paid_payment_shows_every_step_the_controls_and_the_
     text = main_text(page.text)
     assert "资金支付审批单" in text and "购买农技推广资料" in text and "3,000.00 元" in text
     assert "收款人" in text and "镇供销社" in text and "农业农村办" in text
+    [payment] = db_read(select(Payment).where(Payment.instance_id == paid))
+    assert "状态 已支付" in text  # the status in words, the same as the request page
+    money = text[text.index("支付状态"):text.index("审批记录")]
+    assert "已支付" in money and f"银行流水号 {payment.bank_ref}" in money and "会计凭证" in money
     decided = text[text.index("审批记录"):text.index("控制规则检查结果")]
     for step, person in [("单位负责人审核", "周主任"), ("财政所合规审核", "蒋审核"), ("国库支付提交", "何出纳")]:
         assert step in decided and person in decided and f"{step}：同意" in decided
@@ -89,7 +93,7 @@ def test_the_print_view_of_a_paid_payment_shows_every_step_the_controls_and_the_
     checks = text[text.index("控制规则检查结果"):text.index("附件")]
     for rule in {r.rule for r in rules}:
         assert rule in checks
-    assert "通过" in checks
+    assert "通过" in checks and "C03 " in checks and "检查时间" in checks
 
     files = text[text.index("附件"):]
     assert "发票.pdf" in files and hashlib.sha256(INVOICE).hexdigest() in files
