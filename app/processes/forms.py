@@ -91,7 +91,7 @@ def _message(error) -> str:
         return "须勾选确认" if expected is True else f"须为 {expected}"
     messages = {
         "required": "必填",
-        "type": f"类型应为 {expected}",
+        "type": _type_message(expected),
         "minLength": f"至少 {expected} 个字符",
         "maxLength": f"不能超过 {expected} 个字符",
         "minimum": f"不能小于 {expected}",
@@ -103,6 +103,16 @@ def _message(error) -> str:
         "maxItems": f"最多 {expected} 项",
     }
     return messages.get(v, error.message)
+
+
+# What a value of each JSON type is to the person typing it (a type error says what is expected, in words).
+TYPE_WORDS = {"string": "文字", "number": "数字", "integer": "整数", "boolean": "是或否", "array": "多行明细",
+              "object": "一组数据", "null": "空"}
+
+
+def _type_message(expected) -> str:
+    kinds = expected if isinstance(expected, list) else [expected]
+    return "须为" + "或".join(TYPE_WORDS.get(str(k), str(k)) for k in kinds)
 
 
 FORMAT_HINTS = {"money": "金额须为有限数值，最多两位小数", "date": "格式不正确，须为日期，如 2026-03-15"}
@@ -254,7 +264,7 @@ def coerce_form_strings(schema: dict, raw: dict[str, str]) -> dict:
             try:
                 value = json.loads(value, parse_float=Decimal)
             except ValueError:
-                pass  # validation names the field: 类型应为 array
+                pass  # validation names the field: 须为多行明细
             result[name] = value
             continue
         try:

@@ -47,12 +47,12 @@ def test_the_editors_buttons_add_or_remove_a_row_without_submitting():
 def test_an_error_in_a_line_is_shown_on_its_row_and_cell():
     values = posted_values(DECLARATION, MultiDict({**cells(0, "100"), **cells(1, "abc")}))
     errors = validate_form_data(DECLARATION, coerce_form_strings(DECLARATION, values))
-    assert errors == {"lines.1.amount": ["类型应为 number"], "title": ["必填"], "fiscal_year": ["必填"]}
+    assert errors == {"lines.1.amount": ["须为数字"], "title": ["必填"], "fiscal_year": ["必填"]}
     [lines] = [f for f in build_fields(DECLARATION, values, errors, submitted=True) if f.name == "lines"]
     assert lines.widget == "lines" and len(lines.rows) == 2
     amounts = [next(c for c in row if c.name.endswith("-amount")) for row in lines.rows]
     assert [(c.name, c.value, c.errors) for c in amounts] == [
-        ("lines-0-amount", "100", []), ("lines-1-amount", "abc", ["类型应为 number"])]
+        ("lines-0-amount", "100", []), ("lines-1-amount", "abc", ["须为数字"])]
     assert lines.total_value == "100.00"
     assert [c.name for c in lines.columns][0] == "lines-__i__-project_code"
 

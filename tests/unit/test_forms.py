@@ -109,7 +109,7 @@ def test_missing_required_fields_are_reported_per_field(apply_form):
 
 def test_a_wrong_type_is_reported_with_the_expected_type(apply_form):
     errors = validate_form_data(apply_form, {**VALID_CLAIM, "amount": "一千二", "invoice_count": 1.5})
-    assert errors == {"amount": ["类型应为 number"], "invoice_count": ["类型应为 integer"]}
+    assert errors == {"amount": ["须为数字"], "invoice_count": ["须为整数"]}
 
 
 @pytest.mark.parametrize("text", ["1200.50", "1200", " 1200.5 "])
@@ -123,12 +123,12 @@ def test_money_text_inside_line_items_is_a_decimal_too():
     lines = {"type": "object", "properties": {"lines": {"type": "array", "items": {
         "type": "object", "properties": {"amount": {"type": "number", "format": "money"}}}}}}
     assert validate_form_data(lines, {"lines": [{"amount": "800.00"}, {"amount": "1,200"}]}) == {
-        "lines.1.amount": ["类型应为 number"]}
+        "lines.1.amount": ["须为数字"]}
     assert normalize_form_data(lines, {"lines": [{"amount": "800.00"}]}) == {"lines": [{"amount": Decimal("800.00")}]}
 
 
 def test_a_boolean_is_not_a_money_amount(apply_form):
-    assert validate_form_data(apply_form, {**VALID_CLAIM, "amount": True}) == {"amount": ["类型应为 number"]}
+    assert validate_form_data(apply_form, {**VALID_CLAIM, "amount": True}) == {"amount": ["须为数字"]}
 
 
 def test_a_value_outside_the_enum_lists_the_choices(apply_form):
@@ -227,7 +227,7 @@ def test_strings_that_do_not_convert_are_passed_through_for_validation_to_report
     coerced = coerce_form_strings(apply_form, {"amount": "十二元", "invoice_count": "3.5"})
     assert coerced == {"amount": "十二元", "invoice_count": "3.5"}
     errors = validate_form_data(apply_form, {**VALID_CLAIM, **coerced})
-    assert errors == {"amount": ["类型应为 number"], "invoice_count": ["类型应为 integer"]}
+    assert errors == {"amount": ["须为数字"], "invoice_count": ["须为整数"]}
 
 
 def test_a_json_text_box_becomes_lines_with_exact_amounts_and_bad_json_is_left_for_validation():
@@ -236,4 +236,4 @@ def test_a_json_text_box_becomes_lines_with_exact_amounts_and_bad_json_is_left_f
     data = coerce_form_strings(schema, {"lines": '[{"amount": 1200.10}]'})
     assert data == {"lines": [{"amount": Decimal("1200.10")}]}
     broken = coerce_form_strings(schema, {"lines": "[{amount:"})
-    assert validate_form_data(schema, broken) == {"lines": ["类型应为 array"]}
+    assert validate_form_data(schema, broken) == {"lines": ["须为多行明细"]}

@@ -26,7 +26,7 @@ def test_application_form_errors_show_by_their_fields_and_nothing_is_started(dem
     html = response.text
     assert "申请表填写有误" in main_text(html)
     assert "必填" in field_block(html, "title")
-    assert "类型应为 number" in field_block(html, "amount") and 'value="abc"' in field_block(html, "amount")
+    assert "须为数字" in field_block(html, "amount") and 'value="abc"' in field_block(html, "amount")
     assert 'value="镇供销社"' in field_block(html, "payee")
     assert '<option value="办公费" selected>' in field_block(html, "expense_type")
     assert "保留&lt;我&gt;的说明</textarea>" in field_block(html, "description")
