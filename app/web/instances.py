@@ -109,6 +109,18 @@ def _submitted(history: list[dict], properties: dict):
     return {seq: sheet(data, properties, names) for seq, data in filled}
 
 
+def _decision_word(event: dict, deployed) -> str | None:
+    """A decision as its step's form names it ("x-decision-labels": the treasury's 同意 reads 提交银行)."""
+    data = event["data"] or {}
+    if event["type"] != EventType.TASK_COMPLETED or not data.get("decision"):
+        return None
+    for forms in deployed.forms.values():
+        labels = (forms.get(data.get("bpmn_id")) or {}).get("x-decision-labels")
+        if isinstance(labels, dict) and labels.get(data["decision"]):
+            return str(labels[data["decision"]])
+    return None
+
+
 def timeline(history: list[dict], deployed, instance_id: int) -> list[dict]:
     properties = field_properties(deployed)
     names = _step_names(history, deployed)
@@ -119,6 +131,7 @@ def timeline(history: list[dict], deployed, instance_id: int) -> list[dict]:
     for event in history:
         data = event["data"] or {}
         rows.append({**event, "data": data, "step": names.get(event["task_id"]) or data.get("name"),
+                     "said": _decision_word(event, deployed),
                      "detail": system.get(event["seq"]) or event_detail(event, people),
                      "comment": data.get("comment") if event["type"] in WITH_COMMENT else None,
                      "submitted": submitted.get(event["seq"], [])})

@@ -47,6 +47,7 @@ def test_a_paid_payment_reads_paid_with_its_bank_reference_batch_and_vouchers(br
     assert f"提交银行，流水号 {payment.bank_ref}，批次 PL" in text
     assert "指标记账：已支付 800.00 元" in text and "生成会计凭证" in text
     assert f"银行回单（流水号 {payment.bank_ref}）：已支付" in text
+    assert "提交银行 国库支付提交" in text  # the treasury's decision in the timeline, in its form's words
 
 
 def test_a_bank_return_reads_bank_returned(browser, office, funded, db_read):

@@ -2,6 +2,9 @@
 task page and before the decision form, the request as a sheet, the control rules' results, the indicator's
 balances, the tier and why, and the steps still ahead; no JSON, no English key, no internal data."""
 # ruff: noqa: F811 - the fixtures of tests/web/payments.py are imported, then requested by name
+from sqlalchemy import select
+
+from app.models import Project
 from tests.web.conftest import main_text
 from tests.web.payments import PROJECT, funded, march, office, pay  # noqa: F401 - fixtures
 
@@ -65,3 +68,18 @@ def test_the_deputy_sees_the_tier_payment_route_decided(browser, office, funded)
     _before_the_form(text, "审批档次 档次 T1", "达到 T1 档标准 1,000.00 元", "控制规则检查")
     assert "预计" not in text
     assert "镇长审批" in text[text.index("后续环节"):]
+
+
+def test_the_lines_of_a_declaration_read_as_rows_with_their_codes_named(browser, office, funded):
+    from tests.integration.office import line
+
+    project = office.session.scalar(select(Project.code).where(Project.name == PROJECT))
+    iid = office.start("nyb_clerk", "budget_declaration", {"title": "2026年度追加申报", "fiscal_year": 2026,
+                                                           "lines": [line(project, "3000.00"),
+                                                                     line(project, "1500.00", econ="30218")]})["id"]
+    text = _page(browser, office, "nyb_head", iid)
+    assert '{"' not in text and "project_code" not in text and "econ_dept_code" not in text
+    first = text[text.index("预算明细 第 1 行"):text.index("预算明细 第 2 行")]
+    assert f"项目编码：{project}（{PROJECT}）" in first and "金额（元）：3,000.00 元" in first
+    assert "部门预算经济分类：30213（" in first and "支出功能分类：2130199（" in first
+    assert "预算明细 第 2 行 项目编码" in text and "30218（" in text
