@@ -15,7 +15,13 @@ from app.processes.forms import coerce_form_strings
 from app.runtime import deps, runtime
 from app.web import bp
 from app.web.filters import DECISION_NAMES
-from app.web.forms import Refusal, build_fields, split_errors
+from app.web.forms import (
+    Refusal,
+    build_fields,
+    editing_only,
+    posted_values,
+    split_errors,
+)
 from app.web.render import page
 from app.web.sheet import task_view
 
@@ -132,15 +138,19 @@ def task(task_id):
 
 @bp.post("/tasks/<int:task_id>/complete")
 def complete(task_id):
-    data = coerce_form_strings(task_form(db.session, runtime().catalog, task_id), request.form)
+    form = task_form(db.session, runtime().catalog, task_id)
+    posted = posted_values(form, request.form)  # a line editor's cells gathered into rows
+    if editing_only(request.form):  # 添加一行 / 删除 without script: the page again, nothing completed
+        return task_page(task_id, submitted=posted)
+    data = coerce_form_strings(form, posted)
     comment = (request.form.get("comment") or "").strip() or None
     try:
         done = complete_task(deps(), load_user(), task_id, decision=request.form.get("decision") or None,
                              comment=comment, data=data)
     except InvalidInput as exc:
-        return task_page(task_id, submitted=request.form, details=exc.details, message=exc.message,
+        return task_page(task_id, submitted=posted, details=exc.details, message=exc.message,
                          status=400)
-    said = dict(decisions_of(task_form(db.session, runtime().catalog, task_id))).get(done.decision)
+    said = dict(decisions_of(form)).get(done.decision)
     flash(f"已办理“{done.name}”：{said or DECISION_NAMES.get(done.decision, done.decision)}", "success")
     return redirect(url_for("web.instance", instance_id=done.instance_id))
 
