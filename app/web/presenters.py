@@ -8,7 +8,7 @@ declares and no presenter knows is never shown, so no JSON and no English key re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import ledger
 from app.models import BankBatch, ControlOutcome, Indicator, Payment, PaymentStatus, Project, RefCode, RefKind
@@ -199,20 +199,18 @@ def indicator_panel(session: Session, indicator: Indicator | None) -> Panel | No
     return Panel("预算指标", rows, "indicator")
 
 
-def request_indicator(session: Session, instance_id: int, org_id: int, data: dict) -> Indicator | None:
+def request_indicator(session: Session, payment: Payment | None, org_id: int, data: dict) -> Indicator | None:
     """The indicator the request spends: its payment's, else the one its form names (in its unit)."""
-    payment = session.scalar(select(Payment).where(Payment.instance_id == instance_id))
-    if payment is not None:
-        return session.get(Indicator, payment.indicator_id)
     code = data.get("indicator_code")
-    if not isinstance(code, str) or not code:
+    if payment is None and (not isinstance(code, str) or not code):
         return None
-    return session.scalar(select(Indicator).where(Indicator.code == code, Indicator.org_id == org_id))
+    found = Indicator.id == payment.indicator_id if payment is not None else \
+        (Indicator.code == code) & (Indicator.org_id == org_id)
+    return session.scalar(select(Indicator).options(joinedload(Indicator.project)).where(found))
 
 
-def payment_panel(session: Session, instance_id: int) -> Panel | None:
+def payment_panel(session: Session, payment: Payment | None) -> Panel | None:
     """The payment as the treasury and the applicant follow it: status, tier, bank reference, batch, vouchers."""
-    payment = session.scalar(select(Payment).where(Payment.instance_id == instance_id))
     if payment is None:
         return None
     rows = [("支付状态", PAYMENT_STATUS_WORDS.get(payment.status, "—")), ("支付金额", yuan(payment.amount)),

@@ -53,15 +53,15 @@ def request_view(session: Session, deployed: Deployed, instance: ProcessInstance
     properties = field_properties(deployed)
     rows = control_rows(controls)
     panels = []
-    if (indicator := request_indicator(session, instance.id, instance.org_id, data)) is not None:
+    payment = session.scalar(select(Payment).where(Payment.instance_id == instance.id))
+    if (indicator := request_indicator(session, payment, instance.org_id, data)) is not None:
         panels.append(indicator_panel(session, indicator))
     services = service_panels(data)
-    payment = session.scalar(select(Payment).where(Payment.instance_id == instance.id))
     if payment is not None and not any(p.id == "route" for p in services) and payment.tier is None \
             and instance.status == InstanceStatus.RUNNING:
         services.insert(0, _tier_preview(session, payment))
     panels += services
-    if (paid := payment_panel(session, instance.id)) is not None:
+    if (paid := payment_panel(session, payment)) is not None:
         panels.append(paid)
     return RequestView(sheet(data, properties, code_names(session, data, properties)), rows,
                        controls_summary(rows) if rows else "", panels)
