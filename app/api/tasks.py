@@ -1,8 +1,10 @@
 """Tasks: the inbox views, one task with its form, and claim / unclaim / complete; batch-complete (批量同意)."""
+from dataclasses import replace
 from http import HTTPStatus
 
 from marshmallow import Schema, fields, validate
 
+from app import clock
 from app.api import Blueprint
 from app.api.errors import STATUS_OF
 from app.api.instances import inbox_filter
@@ -33,14 +35,22 @@ class CompletionResponse(Schema):
     next_tasks = fields.List(fields.Nested(TaskBrief), metadata={"description": "流程接下来停在的环节"})
 
 
+class TaskListQuery(TaskListArgs):
+    overdue = fields.Boolean(load_default=False, metadata={
+        "description": "只看逾期的：待办为已过办理期限的，已办为逾期办理的，我发起的、抄送我的为卡在逾期环节的"})
+
+
 @bp.get("")
-@bp.arguments(TaskListArgs, location="query")
+@bp.arguments(TaskListQuery, location="query")
 @bp.response(200, InboxPage)
 @bp.errors(400, 401)
 def list_tasks(args):
     """收件箱。view=todo 待办（我可办理的）、done 已办（我办理过的）、started 我发起的、cc 抄送我的。"""
     view = args["view"]
-    page = getattr(queries, view)(db.session, load_user(), inbox_filter(args))
+    f = inbox_filter(args)
+    if args["overdue"]:
+        f = replace(f, overdue_at=clock.now())
+    page = getattr(queries, view)(db.session, load_user(), f)
     return {"items": inbox_items(db.session, view, page), "total": page.total, "page": page.page,
             "per_page": page.per_page}
 

@@ -20,7 +20,7 @@ def titles_in_order(html: str, titles) -> list[str]:
     return sorted((t for t in titles if t in found), key=found.index)
 
 
-def test_only_overdue_tasks_by_amount_and_process_in_todo(demo, browser):
+def test_only_overdue_tasks_by_amount_and_process_in_todo(demo, browser, as_user):
     with time_machine.travel(MONDAY, tick=False) as clock:
         clerk = browser("nyb_clerk")
         start_claim(clerk, title="购买打印纸", amount="300")
@@ -43,6 +43,12 @@ def test_only_overdue_tasks_by_amount_and_process_in_todo(demo, browser):
 
         assert "共 3 条" in main_text(head.get("/?view=todo&process=expense_claim").text)
         assert "没有符合条件的记录" in main_text(head.get("/?view=todo&process=payment").text)
+
+        api = as_user("nyb_head")
+        late_api = api.get("/api/v1/tasks?view=todo&overdue=true").json
+        assert sorted(i["instance"]["title"] for i in late_api["items"]) == ["农机维修", "购买打印纸"]
+        assert late_api["total"] == 2 and api.get("/api/v1/tasks?view=todo").json["total"] == 3
+        assert api.get("/api/v1/tasks?view=todo&overdue=maybe").status_code == 400
 
         # The pages keep the filter when paging.
         first = head.get("/?view=todo&overdue=1&per_page=1")
