@@ -173,3 +173,26 @@ def test_the_person_picker_offers_only_whom_the_operation_allows_and_says_why_no
 
     assert head.get(f"/pick/people?task={task_id}&op=nonsense").status_code == 404
     assert browser("swb_clerk").get(f"/pick/people?task={task_id}&op=transfer").status_code == 404
+
+
+def test_the_revision_step_shows_its_lines_as_rows_and_takes_them_back_edited(office, browser, db_read):
+    project = project_in_library(office)
+    clerk = browser("nyb_clerk")
+    iid = started_id(clerk.submit("/start/budget_declaration", "/start/budget_declaration",
+                                  declaration_rows(project, ["20000.00", "10000.00"])))
+    office.act("nyb_head", iid)
+    office.act("cz_reviewer", iid, data={"control_amount": Decimal("25000.00")})  # 一下: over the figure
+    task_id = office.task_for("nyb_clerk", iid)["id"]
+    page = clerk.get(f"/tasks/{task_id}").text
+    assert 'value="20000.00"' in field_block(page, "lines-0-amount")
+    assert 'value="10000.00"' in field_block(page, "lines-1-amount") and "合计" in page
+    assert '{"' not in main_text(page)
+
+    added = clerk.submit(f"/tasks/{task_id}", f"/tasks/{task_id}/complete",
+                         {**declaration_rows(project, ["15000.00", "10000.00"]), "_add_row": "lines"})
+    assert added.status_code == 200 and 'id="field-lines-2-amount"' in added.text
+    done = clerk.submit(f"/tasks/{task_id}", f"/tasks/{task_id}/complete",
+                        {**declaration_rows(project, ["15000.00", "10000.00"]), "fiscal_year": "2026"})
+    assert done.status_code == 302, main_text(done.text)
+    lines = db_read(select(BudgetLine).where(BudgetLine.instance_id == iid).order_by(BudgetLine.id))
+    assert [line.amount for line in lines] == [Decimal("15000.00"), Decimal("10000.00")]
