@@ -16,7 +16,6 @@ from functools import lru_cache
 from flask import abort, render_template, request
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from app import ledger
 from app.api.budget import indicators_seen, org_code_is, projects_seen
@@ -28,6 +27,7 @@ from app.models import (
     ROLE_NAMES,
     HumanTask,
     Indicator,
+    Org,
     ProcessInstance,
     Project,
     ProjectStatus,
@@ -157,20 +157,21 @@ def pick_people():
     if op not in PERSON_OPS or task is None or not can_see_instance(session, user, task.instance_id):
         abort(404)
     instance = session.get(ProcessInstance, task.instance_id)
-    people = session.scalars(select(User).options(selectinload(User.grants).joinedload(RoleGrant.org))
-                             .where(User.active.is_(True), targets.in_scope(session, instance))
-                             .order_by(User.id)).all()
+    # Rows, not entities: a township has hundreds of people and the search runs on each keystroke.
+    people = session.execute(select(User.id, User.username, User.display_name)
+                             .where(User.active.is_(True), targets.in_scope(session, instance))).all()
     text = _query_text().lower()
     matching = sorted((p for p in people if not text or _matches(p, text)),
                       key=lambda p: _pinyin(p.display_name)[1])[:LIMIT]  # in pinyin order, as a phone book
     deciders = set() if op == "cc" or _same_approver_allowed(session, instance) \
         else targets.deciders_of(session, instance, task.bpmn_id)
-    found = [Person(p.username, p.display_name, _where(p), _refusal(op, p, user, instance, deciders))
+    where = _where(session, [p.id for p in matching])
+    found = [Person(p.username, p.display_name, where.get(p.id, ""), _refusal(op, p, user, instance, deciders))
              for p in matching]
     return render_template("_pick_people.html", people=found, query=_query_text(), multi=op in ("signers", "cc"))
 
 
-def _refusal(op: str, person: User, user: User, instance, deciders: set[int]) -> str | None:
+def _refusal(op: str, person, user: User, instance, deciders: set[int]) -> str | None:
     if op == "cc":
         return "不能抄送给自己" if person.id == user.id else None
     return targets.why_not(person, user, instance, deciders)
@@ -187,11 +188,17 @@ def _pinyin(name: str) -> tuple[str, str]:
     return ("".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(), "".join(lazy_pinyin(name)).lower())
 
 
-def _matches(person: User, text: str) -> bool:
+def _matches(person, text: str) -> bool:
     initials, full = _pinyin(person.display_name)
     return (text in person.display_name.lower() or person.username.lower().startswith(text)
             or initials.startswith(text) or full.startswith(text))
 
 
-def _where(person: User) -> str:
-    return "、".join(f"{ROLE_NAMES.get(g.role, g.role)}（{g.org.name}）" for g in person.grants)
+def _where(session, user_ids: list[int]) -> dict[int, str]:
+    """Each person's roles and orgs ("经办人（农业农村办）"), to tell two 王经办 apart."""
+    found: dict[int, list[str]] = {}
+    for user_id, role, org in session.execute(select(RoleGrant.user_id, RoleGrant.role, Org.name)
+                                              .join(Org, Org.id == RoleGrant.org_id)
+                                              .where(RoleGrant.user_id.in_(user_ids)).order_by(RoleGrant.id)):
+        found.setdefault(user_id, []).append(f"{ROLE_NAMES.get(role, role)}（{org}）")
+    return {user_id: "、".join(names) for user_id, names in found.items()}

@@ -3,11 +3,12 @@
 
 Prints ONE JSON document on stdout (progress on stderr): the server time of GET /pick/indicators?q=…,
 /pick/projects?q=… and /pick/codes/econ_dept?q=… through the Flask test client, logged in as 李经办
-(nyb_clerk, 农业农村办) and as 蒋审核 (cz_reviewer, who sees the whole township), median and p95 of
+(nyb_clerk, 农业农村办) and as 蒋审核 (cz_reviewer, who sees the whole township), and of
+GET /pick/people?task=…&op=transfer&q=… as 周主任 (nyb_head) on a claim at his step, median and p95 of
 several runs per query. Target: every median <= 50 ms.
 
 The volume: the demo 示范镇 seeded as payment_flow.py does (people, code tables, bpmn/ deployed, one
-funded indicator), then INDICATORS synthetic indicators and PROJECTS projects spread over its units,
+funded indicator), then 5,000 synthetic indicators, 800 projects and 600 people spread over its units,
 inserted in bulk (they need no ledger rows: an indicator without movements has zero balances, and the
 balance query is the same statement).
 
@@ -40,6 +41,9 @@ QUERIES = {
     "projects": ["/pick/projects", "/pick/projects?q=项目1"],
     "codes": ["/pick/codes/econ_dept?q=302", "/pick/codes/function?q=农业"],
 }
+PEOPLE_QUERIES = ["", "zzr", "王", "wang", "zfb"]  # appended to /pick/people?task=…&op=transfer&q=
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 
 
 def add_volume(indicators: int, projects: int) -> None:
@@ -68,6 +72,38 @@ def add_volume(indicators: int, projects: int) -> None:
          "fund_nature_code": "111", "amount": Decimal("10000.00"), "created_at": now}
         for n in range(indicators)])
     session.commit()
+
+
+def add_people(count: int) -> None:
+    """`count` more active people of 示范镇's units (经办人), with Chinese names, in bulk."""
+    from sqlalchemy import insert, select
+
+    from app.extensions import db
+    from app.models import Org, OrgKind, RoleGrant, User
+
+    session = db.session
+    units = session.scalars(select(Org.id).where(Org.kind == OrgKind.UNIT, Org.code.like("SFZ-%"))).all()
+    now = datetime.now(UTC)
+    session.execute(insert(User), [
+        {"username": f"bench_{n}", "display_name": SURNAMES[n % len(SURNAMES)] + GIVEN[(n // 3) % len(GIVEN)]
+         + GIVEN[(n * 7) % len(GIVEN)], "password_hash": "!", "active": True, "created_at": now}
+        for n in range(count)])
+    ids = session.scalars(select(User.id).where(User.username.like("bench\\_%"))).all()
+    session.execute(insert(RoleGrant), [{"user_id": uid, "role": "clerk", "org_id": units[i % len(units)]}
+                                        for i, uid in enumerate(ids)])
+    session.commit()
+
+
+def a_task_of_the_head(office) -> int:
+    """A claim of 农业农村办 waiting at its 单位负责人审核 (周主任 may transfer it)."""
+    from sqlalchemy import select
+
+    from app.models import HumanTask, TaskState
+
+    iid = office.start("nyb_clerk", "expense_claim", {"title": "基准报销", "amount": Decimal("100.00"),
+                                                      "expense_type": "办公费", "payee": "镇供销社"})
+    return office.db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == iid,
+                                                               HumanTask.state == TaskState.READY))
 
 
 def login(app, username: str):
@@ -102,7 +138,7 @@ def main(argv=None) -> int:
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     ap.add_argument("--i-know-this-wipes-the-database", dest="force", action="store_true")
     args = ap.parse_args(argv)
-    indicators, projects, runs = (500, 100, 5) if args.quick else (5000, 800, 30)
+    indicators, projects, people, runs = (500, 100, 50, 5) if args.quick else (5000, 800, 600, 30)
 
     url = core.sqlalchemy_url(args.database_url)
     core.prepare_database(url, args.force)
@@ -110,9 +146,11 @@ def main(argv=None) -> int:
     with app.app_context():
         core.log("migrating and seeding 示范镇")
         core.migrate(app)
-        flow.set_up_office(app)
-        core.log(f"adding {indicators} indicators and {projects} projects")
+        _counter, office, _indicator = flow.set_up_office(app)
+        core.log(f"adding {indicators} indicators, {projects} projects and {people} people")
         add_volume(indicators, projects)
+        add_people(people)
+        task_id = a_task_of_the_head(office)
         from app.extensions import db
 
         db.session.remove()
@@ -122,9 +160,14 @@ def main(argv=None) -> int:
         for urls in QUERIES.values():
             for path in urls:
                 results[f"{username} {path}"] = time_query(client, path, runs)
+    head = login(app, "nyb_head")
+    for q in PEOPLE_QUERIES:
+        results[f"nyb_head /pick/people?op=transfer&q={q}"] = time_query(
+            head, f"/pick/people?task={task_id}&op=transfer&q={q}", runs)
     worst = max(r["median_ms"] for r in results.values())
     print(core.json.dumps({
         "benchmark": "pickers", "quick": args.quick, "indicators": indicators, "projects": projects,
+        "people": people,
         "runs_per_query": runs, "target_median_ms": TARGET_MS, "worst_median_ms": worst,
         "within_target": worst <= TARGET_MS, "queries": results,
     }, ensure_ascii=False, indent=2))
