@@ -5,12 +5,14 @@ someone handled (who, 代X, when, decision, comment), the control rules' latest 
 with their SHA-256. Seen by exactly who may see the request page: the
 same read (instance_detail) answers 404 to anyone else. The signed PDF will be made from this view.
 """
+from sqlalchemy import select
+
 from app import clock
 from app.approvals.attachments import attachments_of
 from app.auth.request import load_user
 from app.extensions import db
 from app.inbox.detail import control_results, instance_detail
-from app.models import Decision, EventType, ProcessInstance
+from app.models import Decision, EventType, Payment, ProcessInstance
 from app.runtime import runtime
 from app.web import bp
 from app.web.filters import DECISION_NAMES, KIND_NAMES
@@ -86,5 +88,6 @@ def print_instance(instance_id):
     history = [{**e, "data": e["data"] or {}} for e in detail["history"]]
     return page("print.html", instance=detail, application=application_rows(history, deployed),
                 steps=approval_steps(history, deployed), rules=rule_rows(instance_id),
-                payment=payment_panel(db.session, instance_id),
+                payment=payment_panel(db.session, db.session.scalar(
+                    select(Payment).where(Payment.instance_id == instance_id))),
                 attachments=attachments_of(db.session, user, instance_id), printed_at=clock.now())
