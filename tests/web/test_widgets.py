@@ -156,6 +156,9 @@ def people_offered(html: str) -> list[str]:
 
 def test_the_person_picker_offers_only_whom_the_operation_allows_and_says_why_not(demo, browser):
     _instance_id, head, task_id = at_unit_head(browser)
+    page = head.get(f"/tasks/{task_id}").text
+    assert f'hx-get="/pick/people?task={task_id}&amp;op=transfer"' in field_block(page, "transfer-to")
+    assert 'data-multi="1"' in field_block(page, "signers-signers")
     first = head.get(f"/pick/people?task={task_id}&op=transfer").text
     assert len(people_offered(first)) > 10 and "qs_clerk" not in first  # not another township's people
     heads = head.get(f"/pick/people?task={task_id}&op=transfer&q=主任").text
