@@ -29,6 +29,7 @@ import pstats
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from importlib import metadata
@@ -360,21 +361,27 @@ def migrate(app) -> None:
 
 
 class SqlCounter:
-    """Collects the statements the engine sends while `active`."""
+    """Collects the statements the engine sends while `active`, from the thread that started it.
+
+    Without REDIS_URL the app delivers the outbox in a thread of this process (app/jobs ThreadQueue): its
+    statements are the delivery's, after the step's commit, not the step's.
+    """
 
     def __init__(self, engine):
         from sqlalchemy import event
 
         self.active = False
+        self.thread = None
         self.statements: list[str] = []
         event.listen(engine, "before_cursor_execute", self._on_execute)
 
     def _on_execute(self, conn, cursor, statement, parameters, context, executemany):
-        if self.active:
+        if self.active and threading.get_ident() == self.thread:
             self.statements.append(statement)
 
     def start(self) -> None:
         self.statements = []
+        self.thread = threading.get_ident()
         self.active = True
 
     def stop(self) -> list[str]:
