@@ -209,11 +209,11 @@ def request_indicator(session: Session, payment: Payment | None, org_id: int, da
     return session.scalar(select(Indicator).options(joinedload(Indicator.project)).where(found))
 
 
-def payment_panel(session: Session, instance_id: int, payment: Payment | None = None) -> Panel | None:
-    """The payment as the treasury and the applicant follow it: status, tier, bank reference, batch, vouchers
-    (`payment` when the caller has it already)."""
-    if payment is None:
-        payment = session.scalar(select(Payment).where(Payment.instance_id == instance_id))
+def payment_panel(session: Session, request: int | Payment | None) -> Panel | None:
+    """The payment as the treasury and the applicant follow it: status, tier, bank reference, batch, vouchers.
+    `request`: the payment when the caller has read it, else the request's id (None: no payment)."""
+    payment = request if isinstance(request, Payment) or request is None else \
+        session.scalar(select(Payment).where(Payment.instance_id == request))
     if payment is None:
         return None
     rows = [("支付状态", PAYMENT_STATUS_WORDS.get(payment.status, "—")), ("支付金额", yuan(payment.amount)),

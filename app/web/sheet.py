@@ -61,7 +61,7 @@ def request_view(session: Session, deployed: Deployed, instance: ProcessInstance
             and instance.status == InstanceStatus.RUNNING:
         services.insert(0, _tier_preview(session, payment))
     panels += services
-    if (paid := payment_panel(session, instance.id, payment)) is not None:
+    if (paid := payment_panel(session, payment)) is not None:
         panels.append(paid)
     return RequestView(sheet(data, properties, code_names(session, data, properties)), rows,
                        controls_summary(rows) if rows else "", panels)
