@@ -173,7 +173,8 @@ def test_fields_the_form_does_not_declare_are_refused(apply_form):
 
 
 def test_a_pattern_mismatch_is_reported(finance_form):
-    assert validate_form_data(finance_form, {"budget_subject": "30201x"}) == {"budget_subject": ["格式不正确，须为 3–7 位数字"]}
+    assert validate_form_data(finance_form, {"budget_subject": "30201x"}) == {
+        "budget_subject": ["格式不正确，须为 3–7 位数字"]}
 
 
 def test_data_that_is_not_an_object_is_refused(apply_form):
