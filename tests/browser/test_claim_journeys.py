@@ -120,13 +120,15 @@ def test_a_reviewer_returns_the_claim_and_the_clerk_resubmits_it(phone, live_app
     expect(main(clerk)).to_contain_text("发票缺一张，请补齐")  # the return stays in the history
 
 
-def test_a_reviewer_transfers_the_claim_to_the_other_reviewer(phone, live_app):
+def test_a_reviewer_transfers_the_claim_to_the_other_reviewer_picked_by_pinyin_initials(phone, live_app):
     at_finance(live_app)
     reviewer = phone("cz_reviewer")
     open_todo(reviewer, "购买办公用品")
     reviewer.locator("#op-transfer summary").click()
     panel = reviewer.locator("#op-transfer")
-    panel.get_by_label("转办给").fill("cz_reviewer2")  # today a login name; a person picker is coming
+    panel.get_by_label("按姓名或拼音首字母查找转办给").fill("ssh")  # 沈审核, by pinyin initials
+    panel.locator(".pick-option", has_text="沈审核").click()
+    expect(panel.locator("#f-transfer-to")).to_have_value("cz_reviewer2")
     panel.get_by_label("转办说明").fill("我出差")
     fits_the_screen(reviewer)
     panel.get_by_role("button", name="转办").click()

@@ -147,6 +147,7 @@ NOT_OWNED = {
                                       "starts one, not the unit",
     ("web.start_submit", "process_id"): "as web.start_form",
     ("web.static", "filename"): "the public CSS and scripts",
+    ("web.pick_codes", "kind"): "the code pickers list the national code tables, as refdata.list_codes",
 }
 
 # Query parameters of the API's reads that name an object: (the seeded kind, other parameters it needs).
@@ -161,7 +162,7 @@ QUERY_FILLERS = {
 NOT_CODES = {
     "all_versions", "process", "status", "date_from", "date_to", "amount_min", "amount_max", "q", "sort", "page",
     "per_page", "view", "unread", "leaf", "include_inactive", "limit", "year", "level", "role", "due_soon_hours",
-    "period_from", "period_to",
+    "period_from", "period_to", "overdue",
 }
 
 # Routes whose answer may differ from a missing object's, for whom ("same_township": another unit of
