@@ -45,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench/engine_step.py
 	$(BIN)/python scripts/bench/payment_flow.py
 	$(BIN)/python scripts/bench/timers.py
+	$(BIN)/python scripts/bench/login_timing.py
+	$(BIN)/python scripts/bench/pickers.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check app tests scripts
