@@ -11,7 +11,7 @@ from app.approvals.access import ensure_may_act, ensure_visible, lock_task
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict, InvalidInput
 from app.approvals.notices import notify
-from app.approvals.steps import MAX_COMMENT, add_event
+from app.approvals.steps import MAX_COMMENT, add_event, is_application_step
 from app.approvals.targets import pick_users
 from app.inbox.visibility import may_reassign
 from app.models import EventType, HumanTask, Org, RoleGrant, TaskCandidate, TaskKind, TaskState, User
@@ -41,6 +41,8 @@ def transfer_task(deps: Deps, user: User, task_id: int, username: str, comment: 
         if task.kind not in (TaskKind.STEP, TaskKind.COUNTERSIGN) or task.multi:
             raise Conflict("只能转办审批环节或多人审批中的本人任务")
         deployed = deps.catalog.get(session, instance.definition_id, instance.called_definition_ids)
+        if is_application_step(deployed, task.bpmn_process_id, task.bpmn_id):
+            raise Conflict("申请人本人的环节不能转办：请修改后提交，或撤回申请")
         properties = deployed.bundle.model.properties
         [target] = pick_users(session, instance, [username], field="to", acting_user=user, bpmn_id=task.bpmn_id,
                               allow_same_approver=properties.get("allow_same_approver") == "true", at_most=1)

@@ -46,6 +46,20 @@ def test_only_who_may_act_or_a_supervisor_transfers(demo, as_user):
         == 404
 
 
+def test_the_applicants_own_step_is_not_transferred_even_by_a_supervisor(demo, as_user):
+    instance, head, task = at_unit_head(as_user)
+    targets = head.get(f"/api/v1/tasks/{task['id']}/return-targets").json
+    apply_step = next(t for t in targets if t["is_application"])["bpmn_id"]
+    assert head.post(f"/api/v1/tasks/{task['id']}/return",
+                     json={"target": apply_step, "comment": "请补发票"}).status_code == 200
+    clerk = as_user("nyb_clerk")
+    own = my_task(clerk, instance["id"])
+    for who, to in ((clerk, "nyb_head"), (as_user("duban"), "nyb_head")):
+        response = who.post(f"/api/v1/tasks/{own['id']}/transfer", json={"to": to})
+        assert response.status_code == 409 and "申请人本人的环节不能转办" in response.json["message"]
+    assert my_task(clerk, instance["id"])["id"] == own["id"]
+
+
 # -- 委派 delegate ----------------------------------------------------------------------------------
 
 def test_a_delegate_answers_and_the_task_comes_back_to_decide(demo, as_user):
