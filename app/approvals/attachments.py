@@ -5,6 +5,8 @@ serialises with the completion of the last step: it lands before the request fin
 The file is written to the content-addressed store before the row commits, so no row ever points
 at missing bytes; a stored file whose row never committed is harmless (it is named by its content).
 """
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,8 +16,9 @@ from app.approvals.access import Locked, lock_task
 from app.approvals.deps import Deps, transaction
 from app.approvals.errors import Conflict, InvalidInput, NotFound, TooLarge
 from app.approvals.steps import MAX_COMMENT, add_event
+from app.budget.checks import recheck_invoices
 from app.inbox.visibility import can_see_instance
-from app.models import Attachment, EventType, InstanceEvent, InstanceStatus, User
+from app.models import Attachment, EventType, HumanTask, InstanceEvent, InstanceStatus, ProcessInstance, User
 from app.storage import AttachmentStore
 from app.storage.filetypes import FileRefused, content_type_of, sanitize_filename
 
@@ -64,10 +67,46 @@ def add_attachment(deps: Deps, user: User, task_id: int, filename: str | None, d
                                 uploaded_by_id=user.id, uploaded_at=deps.now)
         session.add(attachment)
         session.flush()  # the id goes into the history row
-        add_event(session, locked.instance, EventType.ATTACHMENT_ADDED, deps.now, actor_id=user.id,
-                  task=locked.task, data={"attachment_id": attachment.id, "filename": name, "sha256": sha256,
-                                          "size": len(data), "content_type": content_type})
+        _record(session, locked.instance, locked.task, attachment, deps.now)
+        # a payment's C19 counts files: what later steps show must count this one too
+        recheck_invoices(session, locked.instance.id, deps.now, f"attachment:{attachment.id}")
     return attachment
+
+
+def _record(session: Session, instance: ProcessInstance, task: HumanTask, attachment: Attachment,
+            now: datetime) -> None:
+    add_event(session, instance, EventType.ATTACHMENT_ADDED, now, actor_id=attachment.uploaded_by_id, task=task,
+              data={"attachment_id": attachment.id, "filename": attachment.filename, "sha256": attachment.sha256,
+                    "size": attachment.size, "content_type": attachment.content_type})
+
+
+def attach_at_start(session: Session, instance: ProcessInstance, user: User, files: Sequence[tuple[str | None, bytes]],
+                    store_root: Path | None, now: datetime, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Attachment]:
+    """The files sent with a new request, before its first step runs (so its first checks count them).
+
+    Every file is checked before any is stored; a refused one raises InvalidInput on the field
+    `attachments` and the caller's transaction starts nothing. The rows get their task in `link_to_step`.
+    """
+    try:
+        checked = [(*_checked_file(name, data, max_bytes), data) for name, data in files]
+    except (InvalidInput, TooLarge) as exc:  # the start form names the field `attachments`
+        raise type(exc)(exc.message, {"attachments": exc.details["file"]}) from exc
+    store = AttachmentStore(store_root) if checked else None
+    attachments = [Attachment(instance_id=instance.id, filename=name, content_type=content_type, size=len(data),
+                              sha256=store.put(data), uploaded_by_id=user.id, uploaded_at=now)
+                   for name, content_type, data in checked]
+    session.add_all(attachments)
+    session.flush()
+    return attachments
+
+
+def link_to_step(session: Session, instance: ProcessInstance, task: HumanTask, attachments: list[Attachment],
+                 now: datetime) -> None:
+    """Hang the files sent with the request on the applicant's step, and record each in the history."""
+    session.flush()  # the step's row gets its id
+    for attachment in attachments:
+        attachment.task_id = task.id
+        _record(session, instance, task, attachment, now)
 
 
 def add_comment(deps: Deps, user: User, task_id: int, text: str | None) -> InstanceEvent:

@@ -1,8 +1,11 @@
 """Start a request: the applicant fills the first step's form and the process is under way."""
+from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.approvals.attachments import DEFAULT_MAX_BYTES, attach_at_start, link_to_step
 from app.approvals.deps import Deps, StepContext, transaction
 from app.approvals.errors import Forbidden, InvalidInput, NotFound, StepFailed
 from app.approvals.steps import MAX_COMMENT, add_event, save_step
@@ -59,8 +62,13 @@ def application_form(deployed: Deployed) -> dict:
 
 
 def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code: str | None = None,
-                   comment: str | None = None) -> ProcessInstance:
-    """Start `process_id` on the latest version, completing the application step with `data`."""
+                   comment: str | None = None, files: Sequence[tuple[str | None, bytes]] = (),
+                   store_root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ProcessInstance:
+    """Start `process_id` on the latest version, completing the application step with `data`.
+
+    `files` (name, bytes) are attached to that step; they are stored before it completes, so the checks
+    the submission runs (a payment's C19) already count them.
+    """
     session = deps.session
     with transaction(session):
         if comment is not None and len(comment) > MAX_COMMENT:
@@ -85,6 +93,7 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
         instance.business_key = f"{deployed.process_id.upper()}-{deps.now:%Y}-{instance.id:06d}"
         add_event(session, instance, EventType.INSTANCE_STARTED, deps.now, actor_id=user.id,
                   data={"process_id": deployed.process_id, "version": deployed.version, "org": org.code})
+        attached = attach_at_start(session, instance, user, files, store_root, deps.now, max_bytes)
         context = StepContext(session, deps.now, instance.id, user.id)
         try:
             run = deps.engine.start(deployed.bundle, instance_key=str(instance.id), context=context,
@@ -100,6 +109,7 @@ def start_instance(deps: Deps, user: User, process_id: str, data: dict, org_code
             completed_at=deps.now, completed_by_id=user.id, decision=Decision.SUBMIT, comment=comment,
         )
         session.add(task)
+        link_to_step(session, instance, task, attached, deps.now)
         add_event(session, instance, EventType.TASK_COMPLETED, deps.now, actor_id=user.id, task=task,
                   data={"bpmn_id": first.bpmn_id, "decision": Decision.SUBMIT, "comment": comment, "data": data})
         save_step(session, instance, deployed, run, before=set(), now=deps.now, actor_id=user.id)

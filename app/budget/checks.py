@@ -7,6 +7,7 @@ refuses the step with the rules' messages; in review (`stage="review"`) it infor
 """
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -183,6 +184,28 @@ def check_payment(call: ServiceCall, stage: str = "review") -> dict:
     verdicts = rules.check_payment(facts, indicator_facts(session, payment, call.context.now), settings)
     store(session, call, verdicts)
     return outcome_of(verdicts, stage)
+
+
+def recheck_invoices(session: Session, instance_id: int, now: datetime, check_key: str) -> None:
+    """C19 again when a file is attached to a payment already checked, so every later page shows the latest.
+
+    Only C19 reads attachments, so only it is recomputed, with the 发票 count of its last check; a request
+    not yet checked (or not a payment) has nothing to refresh: its first check counts the files itself.
+    """
+    last = session.scalar(select(ControlResult).where(ControlResult.instance_id == instance_id,
+                                                      ControlResult.rule == "C19")
+                          .order_by(ControlResult.checked_at.desc(), ControlResult.id.desc()).limit(1))
+    payment = session.scalar(select(Payment).where(Payment.instance_id == instance_id))
+    if last is None or payment is None:
+        return
+    attachments = session.scalar(select(func.count(Attachment.id)).where(Attachment.instance_id == instance_id))
+    facts = SimpleNamespace(invoice_count=int((last.evidence or {}).get("invoice_count") or 0),
+                            attachments=attachments)  # all that C19 reads
+    verdict = rules.c19_invoices(facts, settings_for(session, payment.township_id))
+    if verdict is not None:
+        session.add(ControlResult(instance_id=instance_id, check_key=check_key, rule=verdict.rule,
+                                  outcome=str(verdict.outcome), message=verdict.message, evidence=verdict.evidence,
+                                  source=verdict.source, checked_at=now))
 
 
 def line_verdicts(session: Session, lines, org_id: int, settings) -> list[rules.Verdict]:

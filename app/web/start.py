@@ -1,9 +1,9 @@
 """GET /start (what the user may start), GET/POST /start/<process_id> (the application form)."""
 from dataclasses import dataclass
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 
-from app.approvals.errors import Forbidden, InvalidInput
+from app.approvals.errors import Forbidden, InvalidInput, TooLarge
 from app.approvals.instances import application_form, deployed_for_start, start_instance
 from app.auth.request import load_user
 from app.extensions import db
@@ -45,7 +45,7 @@ def start_list():
 
 def _start_page(application: Application, *, submitted=None, details=None, message=None, status=200):
     form = application.form
-    names = set((form.get("properties") or {}).keys()) | {"org", "comment"}
+    names = set((form.get("properties") or {}).keys()) | {"org", "comment", "attachments"}
     by_field, other = split_errors(details or {}, names)
     fields = build_fields(form, submitted, by_field, submitted=submitted is not None)
     return page("start_form.html", status, definition=application.definition, form=form, fields=fields,
@@ -69,9 +69,16 @@ def start_submit(process_id):
     org = request.form.get("org") or None
     comment = (request.form.get("comment") or "").strip() or None
     try:
-        instance = start_instance(deps(), user, process_id, data, org, comment)
-    except InvalidInput as exc:
+        instance = start_instance(deps(), user, process_id, data, org, comment, _posted_files(),
+                                  current_app.config["ATTACHMENT_DIR"], current_app.config["MAX_ATTACHMENT_BYTES"])
+    except (InvalidInput, TooLarge) as exc:
         return _start_page(application, submitted=posted, details=exc.details, message=exc.message,
-                           status=400)
+                           status=413 if isinstance(exc, TooLarge) else 400)
     flash(f"申请已提交，业务编号 {instance.business_key}", "success")
     return redirect(url_for("web.instance", instance_id=instance.id))
+
+
+def _posted_files() -> list[tuple[str | None, bytes]]:
+    """The files chosen in 附件 (an empty input posts one nameless part), each read to one byte over the cap."""
+    max_bytes = current_app.config["MAX_ATTACHMENT_BYTES"]
+    return [(f.filename, f.stream.read(max_bytes + 1)) for f in request.files.getlist("attachments") if f.filename]
