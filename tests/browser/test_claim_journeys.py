@@ -130,6 +130,8 @@ def test_a_reviewer_transfers_the_claim_to_the_other_reviewer_picked_by_pinyin_i
     panel.locator(".pick-option", has_text="沈审核").click()
     expect(panel.locator("#f-transfer-to")).to_have_value("cz_reviewer2")
     panel.get_by_label("转办说明").fill("我出差")
+    # The picker's last search must have answered: once the task is handed on, it is no longer ours to search.
+    reviewer.wait_for_load_state("networkidle")
     fits_the_screen(reviewer)
     panel.get_by_role("button", name="转办").click()
     expect(reviewer.locator(".flashes")).to_contain_text("已将“财政所审核”转办给 沈审核")
